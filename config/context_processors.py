@@ -1,0 +1,26 @@
+"""Navigation: one list, each entry shown only to users holding its permission."""
+
+from django.urls import reverse
+
+from config.roles import user_role_names
+
+# (label, url name, permission or None for every signed-in user). Views check the same
+# permission server-side; hiding a link is only a courtesy.
+NAVIGATION = [
+    ("Home", "home", None),
+    ("Leads", "leads:list", "leads.view_lead"),
+]
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    path = request.path
+    items = []
+    for label, url_name, perm in NAVIGATION:
+        if perm is None or user.has_perm(perm):
+            url = reverse(url_name)
+            active = path == url if url == "/" else path.startswith(url)
+            items.append({"label": label, "url": url, "active": active})
+    return {"nav_items": items, "user_roles": user_role_names(user)}

@@ -1,0 +1,53 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from config.roles import Role
+from leads.seed import seed_leads
+
+DEMO_PASSWORD = "passthrough-demo"  # noqa: S105 - demo only; printed for the person running `make run`
+DEMO_USERS = [
+    # username, first name, last name, role (None = superuser for /admin/)
+    ("sales", "Sam", "Sales", Role.SALES_OPS),
+    ("finance", "Fran", "Finance", Role.FINANCE),
+    ("manager", "Morgan", "Manager", Role.MANAGER),
+    ("admin", "Ada", "Admin", None),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users (one per role) and realistic demo data. Safe to run again: it changes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--leads", type=int, default=2000, help="How many demo leads should exist (default 2000).")
+
+    def handle(self, *args, leads: int, **options):
+        if leads < 0:
+            raise CommandError("--leads must be zero or more.")
+        with transaction.atomic():
+            users_created = self.seed_users()
+        leads_created = seed_leads(count=leads)
+        self.stdout.write(f"Demo users created: {users_created}; leads created: {leads_created} (of {leads}).")
+        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s):" % DEMO_PASSWORD))
+        for username, *_, role in DEMO_USERS:
+            self.stdout.write(f"  {username:<8} {role or 'Admin (superuser, /admin/)'}")
+
+    def seed_users(self) -> int:
+        User = get_user_model()
+        created = 0
+        for username, first, last, role in DEMO_USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            if role is None:
+                user = User.objects.create_superuser(username, f"{username}@passthrough.example", DEMO_PASSWORD)
+            else:
+                user = User.objects.create_user(username, f"{username}@passthrough.example", DEMO_PASSWORD)
+                try:
+                    user.groups.add(Group.objects.get(name=role))
+                except Group.DoesNotExist:
+                    raise CommandError(f"Group {role!r} is missing: run `manage.py migrate` first.") from None
+            user.first_name, user.last_name = first, last
+            user.save(update_fields=["first_name", "last_name"])
+            created += 1
+        return created

@@ -1,0 +1,63 @@
+"""The roles of DESIGN.md ("Users and roles") as Django groups, and what each may use.
+
+Views check permissions server-side (`require_perm`); groups only bundle them. Data migrations
+grant permissions with `grant()`, passing explicit codenames so an old migration never changes
+meaning when this module does.
+"""
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+
+class Role(StrEnum):
+    SALES_OPS = "Sales Ops"
+    FINANCE = "Finance"
+    MANAGER = "Manager"
+
+
+def user_role_names(user) -> list[str]:
+    """Role names for display: the user's groups, plus "Admin" for superusers."""
+    if not user.is_authenticated:
+        return []
+    names = sorted(g.name for g in user.groups.all())
+    if user.is_superuser:
+        names.append("Admin")
+    return names
+
+
+def require_perm(*perms: str) -> Callable:
+    """Login first (anonymous → login page), then every permission or 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perms(perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+def grant(apps, schema_editor, role: str, perms: Iterable[str]) -> None:
+    """Create the group if needed and give it `app_label.codename` permissions (for migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=role)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
