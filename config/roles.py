@@ -24,10 +24,12 @@ def user_role_names(user) -> list[str]:
     """Role names for display: the user's groups, plus "Admin" for superusers."""
     if not user.is_authenticated:
         return []
-    names = sorted(g.name for g in user.groups.all())
-    if user.is_superuser:
-        names.append("Admin")
-    return names
+    if not hasattr(user, "_passthrough_roles"):  # once per request, however many templates ask
+        names = sorted(g.name for g in user.groups.all())
+        if user.is_superuser:
+            names.append("Admin")
+        user._passthrough_roles = names
+    return user._passthrough_roles
 
 
 def require_perm(*perms: str) -> Callable:
@@ -58,6 +60,4 @@ def grant(apps, schema_editor, role: str, perms: Iterable[str]) -> None:
     group, _ = Group.objects.get_or_create(name=role)
     for perm in perms:
         app_label, codename = perm.split(".")
-        group.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))

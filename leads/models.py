@@ -85,7 +85,9 @@ class Lead(models.Model):
                 condition=~Q(external_id=""),
                 name="lead_source_external_id_unique",
             ),
-            models.CheckConstraint(condition=Q(respond_by__gte=models.F("received_at")), name="lead_respond_by_after_received"),
+            models.CheckConstraint(
+                condition=Q(respond_by__gte=models.F("received_at")), name="lead_respond_by_after_received"
+            ),
             models.CheckConstraint(
                 condition=Q(credit_score__isnull=True) | Q(credit_score__lte=1000), name="lead_credit_score_range"
             ),
@@ -119,7 +121,9 @@ class LeadEvent(models.Model):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    actor_label = models.CharField(max_length=100, blank=True, help_text="Who acted when not a user: system, api:<source>…")
+    actor_label = models.CharField(
+        max_length=100, blank=True, help_text="Who acted when not a user: system, api:<source>…"
+    )
     verb = models.CharField(max_length=50)
     data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(db_index=True)

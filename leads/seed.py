@@ -17,11 +17,60 @@ SOURCES = [
     ("trade-show", "Trade-show list", 72),
 ]
 
-FIRST = ["Amara", "Ben", "Chloé", "Dmitri", "Elif", "Farah", "Gustavo", "Hana", "Ivan", "Jia", "Kwame", "Lena",
-         "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf", "Zoë"]
-LAST = ["Okafor", "Schmidt", "Dubois", "Ivanov", "Yılmaz", "Haddad", "Pereira", "Sato", "Novak", "Chen", "Mensah",
-        "Larsen", "García", "Rahman", "Lindqvist", "Patel", "Moreau", "Rossi", "Berg", "Aziz", "Iyer", "Kovač",
-        "Li", "Demir", "Müller"]
+FIRST = [
+    "Amara",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Elif",
+    "Farah",
+    "Gustavo",
+    "Hana",
+    "Ivan",
+    "Jia",
+    "Kwame",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Oskar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "Okafor",
+    "Schmidt",
+    "Dubois",
+    "Ivanov",
+    "Yılmaz",
+    "Haddad",
+    "Pereira",
+    "Sato",
+    "Novak",
+    "Chen",
+    "Mensah",
+    "Larsen",
+    "García",
+    "Rahman",
+    "Lindqvist",
+    "Patel",
+    "Moreau",
+    "Rossi",
+    "Berg",
+    "Aziz",
+    "Iyer",
+    "Kovač",
+    "Li",
+    "Demir",
+    "Müller",
+]
 
 # One profile per example business line: what the leads of that line look like.
 EXAMPLES = {
@@ -49,8 +98,16 @@ EXAMPLES = {
     },
     "software": {
         "product": "Enterprise resource planning",
-        "companies": ["Brightloop", "Kettle & Co", "Nordwave Logistics", "Quanta Health", "Tiny Robot Labs",
-                      "Helios Manufacturing", "Ferncroft Retail", "Atlas Freight"],
+        "companies": [
+            "Brightloop",
+            "Kettle & Co",
+            "Nordwave Logistics",
+            "Quanta Health",
+            "Tiny Robot Labs",
+            "Helios Manufacturing",
+            "Ferncroft Retail",
+            "Atlas Freight",
+        ],
         "industries": ["logistics", "manufacturing", "healthcare", "retail", "software"],
         "countries": ["US", "GB", "DE", "NL", "SE", "IN"],
         "currency": "USD",
@@ -85,8 +142,12 @@ EXAMPLES = {
 
 TIMELINES = ["now", "this month", "this quarter", "next year", "just researching"]
 # Rough points around London for the gym example (distance criteria come with the ICP engine).
-GYM_POINTS = [(Decimal("51.507400"), Decimal("-0.127800")), (Decimal("51.752000"), Decimal("-1.257700")),
-              (Decimal("52.486200"), Decimal("-1.890400")), (Decimal("51.454500"), Decimal("-2.587900"))]
+GYM_POINTS = [
+    (Decimal("51.507400"), Decimal("-0.127800")),
+    (Decimal("51.752000"), Decimal("-1.257700")),
+    (Decimal("52.486200"), Decimal("-1.890400")),
+    (Decimal("51.454500"), Decimal("-2.587900")),
+]
 
 
 def seed_sources() -> dict[str, LeadSource]:

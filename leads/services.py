@@ -9,8 +9,9 @@ from django.utils import timezone
 from leads.models import Lead, LeadEvent, LeadSource
 
 
-def lead_event_record(*, lead: Lead, verb: str, actor=None, actor_label: str = "", data: dict | None = None,
-                      at: datetime | None = None) -> LeadEvent:
+def lead_event_record(
+    *, lead: Lead, verb: str, actor=None, actor_label: str = "", data: dict | None = None, at: datetime | None = None
+) -> LeadEvent:
     return LeadEvent.objects.create(
         lead=lead,
         verb=verb,
@@ -22,8 +23,14 @@ def lead_event_record(*, lead: Lead, verb: str, actor=None, actor_label: str = "
 
 
 @transaction.atomic
-def lead_create(*, source: LeadSource, fields: dict[str, Any], received_at: datetime | None = None,
-                actor=None, actor_label: str = "") -> Lead:
+def lead_create(
+    *,
+    source: LeadSource,
+    fields: dict[str, Any],
+    received_at: datetime | None = None,
+    actor=None,
+    actor_label: str = "",
+) -> Lead:
     """Store a new inbound lead with its respond-by time from the source's SLA."""
     received_at = received_at or timezone.now()
     lead = Lead.objects.create(
@@ -33,7 +40,11 @@ def lead_create(*, source: LeadSource, fields: dict[str, Any], received_at: date
         **fields,
     )
     lead_event_record(
-        lead=lead, verb="received", actor=actor, actor_label=actor_label or f"source:{source.slug}",
-        data={"source": source.slug, "external_id": lead.external_id}, at=received_at,
+        lead=lead,
+        verb="received",
+        actor=actor,
+        actor_label=actor_label or f"source:{source.slug}",
+        data={"source": source.slug, "external_id": lead.external_id},
+        at=received_at,
     )
     return lead

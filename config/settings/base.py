@@ -123,8 +123,28 @@ MEDIA_URL = "media/"
 
 # Email: EMAIL_URL (smtp://user:pass@host:587/?tls=True, consolemail://, filemail:///path)
 # wins; by default mail goes to files under var/mail so the demo never sends anything.
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
-vars().update(EMAIL_CONFIG)
+_email = env.email_url("EMAIL_URL", default="filemail://")
+if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):  # filemail:///abs/path, or var/mail
+    _path = _email.get("EMAIL_FILE_PATH", "").strip("/")
+    _email["EMAIL_FILE_PATH"] = f"/{_path}" if _path else str(VAR_DIR / "mail")
+_EMAIL_OPTIONS = {  # django-environ's EMAIL_* names -> the options of Django 6.1's MAILERS
+    "EMAIL_HOST": "host",
+    "EMAIL_PORT": "port",
+    "EMAIL_HOST_USER": "username",
+    "EMAIL_HOST_PASSWORD": "password",
+    "EMAIL_USE_TLS": "use_tls",
+    "EMAIL_USE_SSL": "use_ssl",
+    "EMAIL_TIMEOUT": "timeout",
+    "EMAIL_FILE_PATH": "file_path",
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {opt: _email[key] for key, opt in _EMAIL_OPTIONS.items() if _email.get(key) not in (None, "")},
+    }
+}
+if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"].setdefault("timeout", 10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Passthrough <passthrough@localhost>")
 
 # Celery: the kombu filesystem broker under var/ needs no service; Redis/RabbitMQ by URL.
@@ -139,6 +159,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
+    for _folder in ("data_folder_in", "processed_folder", "control_folder"):
+        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_folder]).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -29,7 +29,7 @@ class Command(BaseCommand):
             users_created = self.seed_users()
         leads_created = seed_leads(count=leads)
         self.stdout.write(f"Demo users created: {users_created}; leads created: {leads_created} (of {leads}).")
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, *_, role in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role or 'Admin (superuser, /admin/)'}")
 

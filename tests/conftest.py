@@ -1,0 +1,65 @@
+import importlib
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from config.roles import Role
+from tests.factories import UserFactory
+
+ROLES = ["anonymous", Role.SALES_OPS, Role.FINANCE, Role.MANAGER, "Admin"]
+
+
+def ensure_roles() -> None:
+    """Re-run the roles data migration when a transactional test's flush emptied the groups."""
+    roles_migration = importlib.import_module("config.migrations.0002_roles")
+    if Group.objects.count() < len(roles_migration.ROLES):
+        state = MigrationExecutor(connection).loader.project_state()
+        roles_migration.create_roles(state.apps, None)
+
+
+def make_user(role: str):
+    """A user for a role name as used in the tests: a group name, "Admin" (superuser) or "anonymous"."""
+    if role == "anonymous":
+        return None
+    ensure_roles()
+    username = role.lower().replace(" ", "_")
+    if role == "Admin":
+        return get_user_model().objects.create_superuser(username, f"{username}@passthrough.example", "x")
+    return UserFactory(username=username, role=role)
+
+
+@pytest.fixture
+def user_for():
+    return make_user
+
+
+@pytest.fixture
+def sales_user(db):
+    return make_user(Role.SALES_OPS)
+
+
+@pytest.fixture
+def manager_user(db):
+    return make_user(Role.MANAGER)
+
+
+@pytest.fixture
+def finance_user(db):
+    return make_user(Role.FINANCE)
+
+
+@pytest.fixture
+def sales_client(client, sales_user):
+    client.force_login(sales_user)
+    return client
+
+
+@pytest.fixture
+def htmx_headers():
+    def headers(target: str) -> dict:
+        return {"HX-Request": "true", "HX-Target": target}
+
+    return headers

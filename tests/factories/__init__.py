@@ -1,0 +1,52 @@
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from leads.models import Lead, LeadSource
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@passthrough.example")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+class LeadSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LeadSource
+        django_get_or_create = ("slug",)
+
+    slug = "web-form"
+    name = "Website form"
+    sla_hours = 24
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    email = factory.Sequence(lambda n: f"lead{n}@example.com")
+    name = factory.Faker("name")
+    company = factory.Faker("company")
+    country = "GB"
+    source = factory.SubFactory(LeadSourceFactory)
+    external_id = factory.Sequence(lambda n: f"ext-{n}")
+    received_at = factory.LazyFunction(timezone.now)
+    respond_by = factory.LazyAttribute(lambda lead: lead.received_at + timedelta(hours=24))

@@ -1,0 +1,109 @@
+"""Every URL pattern × every role: anonymous goes to login, each role gets exactly what DESIGN.md gives it.
+
+A new URL that is not listed here fails `test_every_url_pattern_is_in_the_matrix`, so nobody can add
+a page without deciding who may use it.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import ROLES, make_user
+from tests.factories import LeadFactory
+
+SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
+
+# url name -> roles that get 200 on GET
+MATRIX = {
+    "home": {SALES, FINANCE, MANAGER, ADMIN},
+    "leads:list": {SALES, MANAGER, ADMIN},
+    "leads:detail": {SALES, MANAGER, ADMIN},
+}
+# Pages open to everyone, and why.
+PUBLIC = {
+    "login": "the way in",
+    "healthz": "load balancers and monitors; shows only up/down",
+}
+POST_ONLY = {"logout"}
+
+
+def url_names(patterns=None, namespace=""):
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # Django's admin checks is_staff itself; see test_admin_is_for_admins_only
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from url_names(pattern.url_patterns, ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}"
+
+
+def url_for(name: str) -> str:
+    kwargs = {}
+    if name == "leads:detail":
+        kwargs = {"pk": LeadFactory().pk}
+    return reverse(name, kwargs=kwargs)
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    assert set(url_names()) == set(MATRIX) | set(PUBLIC) | POST_ONLY
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_url_access_matches_role(client, name, role):
+    url = url_for(name)
+    user = make_user(role)
+    if user:
+        client.force_login(user)
+
+    response = client.get(url)
+
+    if user is None:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif role in MATRIX[name]:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_is_for_admins_only(client, role):
+    user = make_user(role)
+    if user:
+        client.force_login(user)
+
+    response = client.get(reverse("admin:index"))
+
+    if role == ADMIN:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_urls_answer_anonymous(client, name):
+    response = client.get(reverse(name))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_logout_refuses_get(client, sales_user):
+    client.force_login(sales_user)
+
+    response = client.get(reverse("logout"))
+
+    assert response.status_code == 405
+
+
+@pytest.mark.django_db
+def test_htmx_request_after_session_end_redirects_whole_page(client):
+    response = client.get(reverse("leads:list"), headers={"HX-Request": "true", "HX-Target": "lead-table-region"})
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("login"))
