@@ -69,7 +69,8 @@ lock: install
 
 check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.settings.production SECRET_KEY="$$(head -c 48 /dev/urandom | base64)" \
-	  ALLOWED_HOSTS=passthrough.example $(PY) manage.py check --deploy --fail-level WARNING
+	  ALLOWED_HOSTS=passthrough.example EMAIL_URL="smtp+tls://mail.passthrough.example:587" \
+	  $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf var/celery var/test-*.sqlite3 .pytest_cache

@@ -121,12 +121,7 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
 
-# Email: EMAIL_URL (smtp://user:pass@host:587/?tls=True, consolemail://, filemail:///path)
-# wins; by default mail goes to files under var/mail so the demo never sends anything.
-_email = env.email_url("EMAIL_URL", default="filemail://")
-if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):  # filemail:///abs/path, or var/mail
-    _path = _email.get("EMAIL_FILE_PATH", "").strip("/")
-    _email["EMAIL_FILE_PATH"] = f"/{_path}" if _path else str(VAR_DIR / "mail")
+# Email from EMAIL_URL (django-environ's forms), turned into Django 6.1's MAILERS.
 _EMAIL_OPTIONS = {  # django-environ's EMAIL_* names -> the options of Django 6.1's MAILERS
     "EMAIL_HOST": "host",
     "EMAIL_PORT": "port",
@@ -137,14 +132,23 @@ _EMAIL_OPTIONS = {  # django-environ's EMAIL_* names -> the options of Django 6.
     "EMAIL_TIMEOUT": "timeout",
     "EMAIL_FILE_PATH": "file_path",
 }
-MAILERS = {
-    "default": {
-        "BACKEND": _email["EMAIL_BACKEND"],
-        "OPTIONS": {opt: _email[key] for key, opt in _EMAIL_OPTIONS.items() if _email.get(key) not in (None, "")},
-    }
-}
-if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
-    MAILERS["default"]["OPTIONS"].setdefault("timeout", 10)
+
+
+def mailers_from_url(url: str) -> dict:
+    """MAILERS for an EMAIL_URL: smtp+tls://user:pass@host:587 (STARTTLS), smtp+ssl://…:465, smtp://,
+    filemail:///path, consolemail://."""
+    config = env.email_url_config(url)
+    if config["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        path = config.get("EMAIL_FILE_PATH", "").strip("/")
+        config["EMAIL_FILE_PATH"] = f"/{path}" if path else str(VAR_DIR / "mail")
+    options = {opt: config[key] for key, opt in _EMAIL_OPTIONS.items() if config.get(key) not in (None, "")}
+    if config["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options.setdefault("timeout", 10)
+    return {"default": {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}}
+
+
+# By default mail goes to files under var/mail, so the demo never sends anything.
+MAILERS = mailers_from_url(env.str("EMAIL_URL", default="filemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Passthrough <passthrough@localhost>")
 
 # Celery: the kombu filesystem broker under var/ needs no service; Redis/RabbitMQ by URL.

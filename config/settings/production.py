@@ -1,11 +1,12 @@
 """Production: only tightens what base.py reads from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, mailers_from_url
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: refuse to start without one
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+MAILERS = mailers_from_url(env.str("EMAIL_URL"))  # a real mail server; no file/console default
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
