@@ -11,6 +11,14 @@ class LeadSource(models.Model):
     sla_hours = models.PositiveIntegerField(
         default=24, help_text="Hours within which a lead from this source must get a first response."
     )
+    icp_profile = models.ForeignKey(
+        "ICPProfile",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sources",
+        help_text="The Ideal Customer Profile leads from this source are checked against.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -69,6 +77,18 @@ class Lead(models.Model):
     received_at = models.DateTimeField()
     respond_by = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # The latest verdict against the ICP (details and history in Evaluation).
+    evaluation = models.ForeignKey(
+        "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    primary_reason = models.ForeignKey(
+        "DisqualificationReason",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        help_text="Why it does not fit: the reason of the first failed criterion.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,3 +160,246 @@ class LeadEvent(models.Model):
         if self.actor_id:
             return self.actor.get_full_name() or self.actor.get_username()
         return self.actor_label or "system"
+
+
+class RedirectKind(models.TextChoices):
+    REFER = "refer", "Refer to a partner"
+    NURTURE = "nurture", "Nurture"
+    HELP = "help", "Help with resources"
+    CLOSE = "close", "Close (not a person)"
+
+
+class DisqualificationReason(models.Model):
+    """Admin-managed taxonomy of why a lead does not fit, and which redirects usually help."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    redirect_kinds = models.JSONField(
+        default=list, blank=True, help_text='Redirect kinds that usually help, e.g. ["refer", "nurture"].'
+    )
+    is_non_buyer = models.BooleanField(default=False, help_text="Press, job seekers, vendors: not a buyer at all.")
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ICPProfile(models.Model):
+    """A named Ideal Customer Profile; its criteria live in immutable published versions."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "ICP profile"
+        permissions = [("publish_icpprofile", "Can publish ICP versions")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ICPVersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published (in force)"
+    RETIRED = "retired", "Retired"
+
+
+class ICPVersion(models.Model):
+    """One version of a profile. Drafts are edited; publishing freezes it and retires the previous one."""
+
+    profile = models.ForeignKey(ICPProfile, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=ICPVersionStatus.choices, default=ICPVersionStatus.DRAFT)
+    qualified_min = models.PositiveSmallIntegerField(default=70, help_text="Score (0-100) at or above: qualified.")
+    review_min = models.PositiveSmallIntegerField(default=40, help_text="Score at or above (below qualified): review.")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["profile", "-number"]
+        verbose_name = "ICP version"
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "number"], name="icpversion_profile_number_unique"),
+            models.UniqueConstraint(
+                fields=["profile"], condition=Q(status="published"), name="icpversion_one_published_per_profile"
+            ),
+            models.UniqueConstraint(
+                fields=["profile"], condition=Q(status="draft"), name="icpversion_one_draft_per_profile"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_min__lte=models.F("qualified_min")) & Q(qualified_min__lte=100),
+                name="icpversion_bands_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile} v{self.number} ({self.get_status_display()})"
+
+
+class Operator(models.TextChoices):
+    EQ = "eq", "equals"
+    NE = "ne", "does not equal"
+    IN = "in", "is one of"
+    NOT_IN = "not_in", "is none of"
+    LT = "lt", "<"
+    LTE = "lte", "≤"
+    GT = "gt", ">"
+    GTE = "gte", "≥"
+    BETWEEN = "between", "between (inclusive)"
+    IS_SET = "is_set", "is set"
+    IS_MISSING = "is_missing", "is missing"
+    CONTAINS = "contains", "contains"
+    WITHIN_KM = "within_km", "within N km of a point"
+
+
+class ValueType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes/no"
+
+
+class Criterion(models.Model):
+    """One test of an ICP version. `field` is a Lead field name or `attributes.<key>`.
+
+    `value` (JSON) by operator: a scalar; a list for in/not_in; [low, high] for between; nothing for
+    is_set/is_missing; {"lat": …, "lon": …, "km": …} for within_km (tests the lead's latitude/longitude).
+    """
+
+    version = models.ForeignKey(ICPVersion, on_delete=models.CASCADE, related_name="criteria")
+    position = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=200)
+    field = models.CharField(max_length=100)
+    operator = models.CharField(max_length=12, choices=Operator.choices)
+    value = models.JSONField(null=True, blank=True)
+    value_type = models.CharField(
+        max_length=10,
+        choices=ValueType.choices,
+        default=ValueType.TEXT,
+        help_text="How to compare a value from attributes (lead fields know their own type).",
+    )
+    hard = models.BooleanField(default=False, help_text="A knock-out: failing it disqualifies whatever the score.")
+    weight = models.PositiveSmallIntegerField(default=10, help_text="Soft criteria: share of the score.")
+    reason = models.ForeignKey(DisqualificationReason, null=True, blank=True, on_delete=models.PROTECT)
+    what_would_qualify = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["version", "position", "id"]
+        verbose_name_plural = "criteria"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Band(models.TextChoices):
+    QUALIFIED = "qualified", "Qualified"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class Evaluation(models.Model):
+    """One check of a lead against one ICP version, kept for good (append-only).
+
+    `outcomes` maps criterion id -> "pass" | "fail" | "unknown"; `actual` maps each tested field to the
+    lead's value at the time; with the (immutable) criteria that explains the verdict later on.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="evaluations")
+    version = models.ForeignKey(ICPVersion, on_delete=models.PROTECT, related_name="evaluations")
+    score = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=12, choices=Band.choices)
+    outcomes = models.JSONField(default=dict)
+    actual = models.JSONField(default=dict)
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-evaluated_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-evaluated_at"], name="evaluation_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.band} ({self.score}) against {self.version_id}"
+
+
+class ApiKey(models.Model):
+    """An intake API key for one source. Only a SHA-256 of the secret is stored; the prefix finds the row."""
+
+    source = models.ForeignKey(LeadSource, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source", "name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A CSV upload: its column mapping, progress and outcome. Rejected rows are ImportRowError rows."""
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    source = models.ForeignKey(LeadSource, on_delete=models.PROTECT, related_name="imports")
+    mapping = models.JSONField(default=dict, help_text="CSV column -> lead field.")
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=2, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+
+class ImportRowError(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row = models.PositiveIntegerField(help_text="Line number in the file, header = 1.")
+    column = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["job", "row", "id"]
