@@ -9,6 +9,7 @@ from config.roles import user_role_names
 NAVIGATION = [
     ("Home", "home", None),
     ("Leads", "leads:list", "leads.view_lead"),
+    ("ICP", "leads:icp_list", "leads.view_icpprofile"),
 ]
 
 

@@ -322,6 +322,7 @@ class Evaluation(models.Model):
     version = models.ForeignKey(ICPVersion, on_delete=models.PROTECT, related_name="evaluations")
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=12, choices=Band.choices)
+    primary_reason = models.ForeignKey(DisqualificationReason, null=True, blank=True, on_delete=models.PROTECT)
     outcomes = models.JSONField(default=dict)
     actual = models.JSONField(default=dict)
     evaluated_at = models.DateTimeField()
@@ -403,3 +404,6 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["job", "row", "id"]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.column}: {self.message}"

@@ -34,3 +34,58 @@ def lead_status_summary(*, now: datetime) -> dict:
         "overdue": row["overdue"],
         "total": sum(row[status.value] for status in LeadStatus),
     }
+
+
+def evaluation_explain(*, evaluation) -> list[dict]:
+    """Each criterion of the evaluated version with the lead's actual value then, the requirement, and the
+    recorded outcome — the "why" behind a verdict, rebuilt from the immutable version and stored values."""
+    from leads import engine
+
+    version = evaluation.version
+    rule_set = engine.rule_set_from_version(version)
+    values = dict(evaluation.actual)
+    values["attributes"] = {k.removeprefix("attributes."): v for k, v in values.items() if k.startswith("attributes.")}
+    results = {str(result.rule.id): result for result in engine.evaluate(rule_set, values).results}
+    explained = []
+    for rule in rule_set.rules:
+        result = results[str(rule.id)]
+        explained.append(
+            {
+                "label": rule.label,
+                "field": rule.field,
+                "outcome": evaluation.outcomes.get(str(rule.id), result.outcome),
+                "actual": result.actual,
+                "required": result.required,
+                "hard": rule.hard,
+                "reason": rule.reason_code or None,
+                "what_would_qualify": rule.what_would_qualify,
+            }
+        )
+    return explained
+
+
+def evaluation_latest_for_lead(*, lead: Lead):
+    from leads.models import Evaluation
+
+    return (
+        Evaluation.objects.filter(lead=lead)
+        .select_related("version__profile", "primary_reason")
+        .prefetch_related("version__criteria__reason")
+        .first()
+    )
+
+
+def icp_profiles():
+    from django.db.models import Prefetch
+
+    from leads.models import ICPProfile, ICPVersion
+
+    return ICPProfile.objects.prefetch_related(
+        Prefetch("versions", queryset=ICPVersion.objects.order_by("-number")), "sources"
+    )
+
+
+def icp_versions():
+    from leads.models import ICPVersion
+
+    return ICPVersion.objects.select_related("profile", "published_by").prefetch_related("criteria__reason")

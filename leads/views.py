@@ -1,12 +1,13 @@
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from config.roles import require_perm
-from leads import selectors
+from leads import selectors, services
 from leads.filters import LeadFilter
-from leads.models import Lead
+from leads.models import ICPVersionStatus, Lead
 from leads.tables import LeadTable
 
 
@@ -29,5 +30,43 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         lead = selectors.lead_get(pk=pk)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
-    events = selectors.lead_timeline(lead=lead)
-    return render(request, "leads/lead_detail.html", {"lead": lead, "events": events})
+    evaluation = selectors.evaluation_latest_for_lead(lead=lead)
+    context = {
+        "lead": lead,
+        "events": selectors.lead_timeline(lead=lead),
+        "evaluation": evaluation,
+        "explained": selectors.evaluation_explain(evaluation=evaluation) if evaluation else [],
+    }
+    return render(request, "leads/lead_detail.html", context)
+
+
+@require_GET
+@require_perm("leads.view_icpprofile")
+def icp_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/icp_list.html", {"profiles": selectors.icp_profiles()})
+
+
+@require_GET
+@require_perm("leads.view_icpprofile")
+def icp_version(request: HttpRequest, pk: int) -> HttpResponse:
+    version = get_object_or_404(selectors.icp_versions(), pk=pk)
+    context = {"version": version, "criteria": version.criteria.all()}
+    if version.status == ICPVersionStatus.DRAFT:
+        context["whatif"] = services.icp_whatif(draft=version)
+        context["problems"] = services.icp_version_validate(version=version)
+    return render(request, "leads/icp_version.html", context)
+
+
+@require_POST
+@require_perm("leads.publish_icpprofile")
+def icp_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    version = get_object_or_404(selectors.icp_versions(), pk=pk)
+    try:
+        services.icp_version_publish(version=version, user=request.user)
+    except services.ICPError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{version.profile} v{version.number} is now in force; open leads are being re-checked."
+        )
+    return redirect("leads:icp_version", pk=pk)

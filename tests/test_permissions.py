@@ -8,7 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import ROLES, make_user
-from tests.factories import LeadFactory
+from tests.factories import ICPVersionFactory, LeadFactory
 
 SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
 
@@ -17,13 +17,16 @@ MATRIX = {
     "home": {SALES, FINANCE, MANAGER, ADMIN},
     "leads:list": {SALES, MANAGER, ADMIN},
     "leads:detail": {SALES, MANAGER, ADMIN},
+    "leads:icp_list": {SALES, MANAGER, ADMIN},
+    "leads:icp_version": {SALES, MANAGER, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
     "login": "the way in",
     "healthz": "load balancers and monitors; shows only up/down",
 }
-POST_ONLY = {"logout"}
+# url name -> roles allowed to POST (others 403, anonymous to login)
+POST_ONLY = {"logout": None, "leads:icp_publish": {MANAGER, ADMIN}}
 
 
 def url_names(patterns=None, namespace=""):
@@ -41,11 +44,13 @@ def url_for(name: str) -> str:
     kwargs = {}
     if name == "leads:detail":
         kwargs = {"pk": LeadFactory().pk}
+    elif name in ("leads:icp_version", "leads:icp_publish"):
+        kwargs = {"pk": ICPVersionFactory().pk}
     return reverse(name, kwargs=kwargs)
 
 
 def test_every_url_pattern_is_in_the_matrix():
-    assert set(url_names()) == set(MATRIX) | set(PUBLIC) | POST_ONLY
+    assert set(url_names()) == set(MATRIX) | set(PUBLIC) | set(POST_ONLY)
 
 
 @pytest.mark.django_db
@@ -107,3 +112,24 @@ def test_htmx_request_after_session_end_redirects_whole_page(client):
 
     assert response.status_code == 200
     assert response["HX-Redirect"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(name for name, roles in POST_ONLY.items() if roles))
+def test_post_access_matches_role(client, name, role):
+    url = url_for(name)
+    user = make_user(role)
+    if user:
+        client.force_login(user)
+
+    response = client.post(url)
+
+    if user is None:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif role in POST_ONLY[name]:
+        assert response.status_code in (200, 302)
+    else:
+        assert response.status_code == 403
+    assert client.get(url).status_code in (302, 403, 405)

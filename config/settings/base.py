@@ -85,6 +85,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cache (API rate limits live here): per process by default; share one across processes with
+# CACHE_URL=redis://127.0.0.1:6379/1 in production.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/m")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

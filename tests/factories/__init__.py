@@ -50,3 +50,31 @@ class LeadFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"ext-{n}")
     received_at = factory.LazyFunction(timezone.now)
     respond_by = factory.LazyAttribute(lambda lead: lead.received_at + timedelta(hours=24))
+
+
+class ICPProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.ICPProfile"
+
+    name = factory.Sequence(lambda n: f"Profile {n}")
+    slug = factory.Sequence(lambda n: f"profile-{n}")
+
+
+class ICPVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.ICPVersion"
+
+    profile = factory.SubFactory(ICPProfileFactory)
+    number = 1
+    status = "draft"
+
+
+class CriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.Criterion"
+
+    version = factory.SubFactory(ICPVersionFactory)
+    label = factory.Sequence(lambda n: f"Criterion {n}")
+    field = "employees"
+    operator = "gte"
+    value = 10

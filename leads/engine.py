@@ -1,0 +1,370 @@
+"""The ICP rule engine, pure: data in, verdict and explanation out. No database access.
+
+`engine_sql.py` compiles the same rules to SQL; the two must agree (tests/leads/test_engine_property.py).
+
+Semantics, shared by both back ends:
+- A value is *missing* when None, blank text, an absent attributes key, JSON null, or (for an
+  attribute) not of the criterion's value type.
+- is_set / is_missing are always decided; any other operator on a missing value is *unknown*.
+- Text compares case-insensitively, spaces around the lead's value stripped.
+- score = 100 * (weight of passing soft rules) // (weight of all soft rules), 100 without soft rules.
+- Band: a hard rule fails -> disqualified; a hard rule unknown -> needs review; score >= qualified_min
+  -> qualified; a soft rule unknown -> needs review; score >= review_min -> needs review; else disqualified.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+QUALIFIED, NEEDS_REVIEW, DISQUALIFIED = "qualified", "needs_review", "disqualified"
+EARTH_RADIUS_KM = 6371.0088
+
+TEXT, NUMBER, BOOLEAN, POINT = "text", "number", "boolean", "point"
+FIELD_TYPES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "email",
+            "name",
+            "company",
+            "title",
+            "phone",
+            "country",
+            "postal_code",
+            "industry",
+            "product_interest",
+            "timeline",
+            "message",
+            "budget_currency",
+        ],
+        TEXT,
+    ),
+    **dict.fromkeys(["employees", "budget", "credit_score", "latitude", "longitude"], NUMBER),
+    "is_decision_maker": BOOLEAN,
+    "location": POINT,
+}
+OPERATORS_BY_TYPE: dict[str, set[str]] = {
+    TEXT: {"eq", "ne", "in", "not_in", "contains", "is_set", "is_missing"},
+    NUMBER: {"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "is_set", "is_missing"},
+    BOOLEAN: {"eq", "ne", "is_set", "is_missing"},
+    POINT: {"within_km", "is_set", "is_missing"},
+}
+SYMBOLS = {"eq": "=", "ne": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    field: str
+    operator: str
+    value: Any = None
+    value_type: str = TEXT
+    hard: bool = False
+    weight: int = 10
+    label: str = ""
+    reason_code: str = ""
+    what_would_qualify: str = ""
+
+    @property
+    def type(self) -> str:
+        if self.field.startswith("attributes."):
+            return self.value_type
+        return FIELD_TYPES.get(self.field, TEXT)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    qualified_min: int
+    review_min: int
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    outcome: str
+    actual: Any
+    required: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    band: str
+    score: int
+    results: tuple[RuleResult, ...]
+
+    @property
+    def failed(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if r.outcome == FAIL)
+
+    @property
+    def unknown(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if r.outcome == UNKNOWN)
+
+    @property
+    def primary_reason_code(self) -> str | None:
+        failed = self.failed
+        for result in [r for r in failed if r.rule.hard] + [r for r in failed if not r.rule.hard]:
+            return result.rule.reason_code or None
+        return None
+
+    def outcomes(self) -> dict[str, str]:
+        return {str(r.rule.id): r.outcome for r in self.results}
+
+
+# Building rule sets and values ---------------------------------------------------------------------------
+
+
+def rule_set_from_version(version) -> RuleSet:
+    rules = tuple(
+        Rule(
+            id=c.pk,
+            field=c.field,
+            operator=c.operator,
+            value=c.value,
+            value_type=c.value_type,
+            hard=c.hard,
+            weight=c.weight,
+            label=c.label,
+            reason_code=c.reason.code if c.reason_id else "",
+            what_would_qualify=c.what_would_qualify,
+        )
+        for c in version.criteria.all()
+    )
+    return RuleSet(rules=rules, qualified_min=version.qualified_min, review_min=version.review_min)
+
+
+def lead_values(lead) -> dict[str, Any]:
+    values = {field: getattr(lead, field) for field in FIELD_TYPES if field != "location"}
+    values["attributes"] = lead.attributes or {}
+    return values
+
+
+def fields_tested(rule_set: RuleSet) -> list[str]:
+    fields: list[str] = []
+    for rule in rule_set.rules:
+        for field in ("latitude", "longitude") if rule.field == "location" else (rule.field,):
+            if field not in fields:
+                fields.append(field)
+    return fields
+
+
+# Reading a value the way both back ends do ---------------------------------------------------------------
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    if isinstance(value, str):  # lead fields may hold numeric text after a form edit
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    stripped = value.strip()
+    return stripped.lower() if stripped else None
+
+
+def read_value(rule: Rule, values: Mapping[str, Any]) -> Any:
+    """The lead's value for the rule, normalised for comparison, or None when missing."""
+    if rule.field == "location":
+        lat, lon = _number(values.get("latitude")), _number(values.get("longitude"))
+        return None if lat is None or lon is None else (lat, lon)
+    if rule.field.startswith("attributes."):
+        raw = (values.get("attributes") or {}).get(rule.field.removeprefix("attributes."))
+        if rule.value_type == NUMBER:
+            return None if isinstance(raw, bool) or not isinstance(raw, int | float) else _number(raw)
+        if rule.value_type == BOOLEAN:
+            return raw if isinstance(raw, bool) else None
+        return _text(raw)
+    raw = values.get(rule.field)
+    kind = FIELD_TYPES.get(rule.field, TEXT)
+    if kind == NUMBER:
+        return _number(raw)
+    if kind == BOOLEAN:
+        return raw if isinstance(raw, bool) else None
+    return _text(raw) if isinstance(raw, str) else (None if raw is None else _text(str(raw)))
+
+
+def _expected(rule: Rule, value: Any) -> Any:
+    if rule.type == NUMBER:
+        return _number(value)
+    if rule.type == BOOLEAN:
+        return bool(value)
+    return str(value).strip().lower()
+
+
+def distance_km(lat1: Decimal, lon1: Decimal, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dp, dl = p2 - p1, math.radians(float(lon2) - float(lon1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+# Evaluating ----------------------------------------------------------------------------------------------
+
+
+def _outcome(rule: Rule, actual: Any) -> str:
+    op = rule.operator
+    if op == "is_set":
+        return PASS if actual is not None else FAIL
+    if op == "is_missing":
+        return PASS if actual is None else FAIL
+    if actual is None:
+        return UNKNOWN
+    if op == "within_km":
+        point = rule.value or {}
+        return PASS if distance_km(*actual, point["lat"], point["lon"]) <= float(point["km"]) else FAIL
+    if op in ("in", "not_in"):
+        inside = actual in {_expected(rule, v) for v in rule.value or []}
+        return PASS if inside == (op == "in") else FAIL
+    if op == "between":
+        low, high = (_expected(rule, v) for v in rule.value)
+        return PASS if low <= actual <= high else FAIL
+    if op == "contains":
+        return PASS if _expected(rule, rule.value) in actual else FAIL
+    expected = _expected(rule, rule.value)
+    passed = {
+        "eq": actual == expected,
+        "ne": actual != expected,
+        "lt": actual < expected,
+        "lte": actual <= expected,
+        "gt": actual > expected,
+        "gte": actual >= expected,
+    }[op]
+    return PASS if passed else FAIL
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float | Decimal):
+        return f"{Decimal(str(value)).normalize():f}"
+    return str(value)
+
+
+def describe_requirement(rule: Rule) -> str:
+    op, value = rule.operator, rule.value
+    if op == "is_set":
+        return "is given"
+    if op == "is_missing":
+        return "is not given"
+    if op in ("in", "not_in"):
+        listed = ", ".join(_display(v) for v in value or [])
+        return f"one of {listed}" if op == "in" else f"none of {listed}"
+    if op == "between":
+        return f"between {_display(value[0])} and {_display(value[1])}"
+    if op == "contains":
+        return f"contains “{value}”"
+    if op == "within_km":
+        return f"within {_display(value['km'])} km of {_display(value['lat'])}, {_display(value['lon'])}"
+    return f"{SYMBOLS[op]} {_display(value)}"
+
+
+def _actual_for_display(rule: Rule, values: Mapping[str, Any], actual: Any) -> Any:
+    if rule.field == "location":
+        if actual is None:
+            return None
+        point = rule.value or {}
+        km = distance_km(*actual, point.get("lat", 0), point.get("lon", 0))
+        return {"lat": str(actual[0]), "lon": str(actual[1]), "km_away": round(km, 1)}
+    if actual is None:
+        return None
+    raw = (
+        (values.get("attributes") or {}).get(rule.field.removeprefix("attributes."))
+        if rule.field.startswith("attributes.")
+        else values.get(rule.field)
+    )
+    return str(raw) if isinstance(raw, Decimal) else raw
+
+
+def evaluate(rule_set: RuleSet, values: Mapping[str, Any]) -> Verdict:
+    results = []
+    for rule in rule_set.rules:
+        actual = read_value(rule, values)
+        results.append(
+            RuleResult(
+                rule=rule,
+                outcome=_outcome(rule, actual),
+                actual=_actual_for_display(rule, values, actual),
+                required=describe_requirement(rule),
+            )
+        )
+    soft = [r for r in results if not r.rule.hard]
+    total = sum(r.rule.weight for r in soft)
+    passed = sum(r.rule.weight for r in soft if r.outcome == PASS)
+    score = (100 * passed) // total if total else 100
+    hard_outcomes = {r.outcome for r in results if r.rule.hard}
+    if FAIL in hard_outcomes:
+        band = DISQUALIFIED
+    elif UNKNOWN in hard_outcomes:
+        band = NEEDS_REVIEW
+    elif score >= rule_set.qualified_min:
+        band = QUALIFIED
+    elif any(r.outcome == UNKNOWN for r in soft) or score >= rule_set.review_min:
+        band = NEEDS_REVIEW
+    else:
+        band = DISQUALIFIED
+    return Verdict(band=band, score=score, results=tuple(results))
+
+
+def validate_rule(rule: Rule) -> list[str]:
+    """What is wrong with a criterion, in words for the person editing it."""
+    errors = []
+    if rule.field.startswith("attributes."):
+        if not rule.field.removeprefix("attributes."):
+            errors.append("name the attribute after “attributes.”")
+        if rule.value_type not in (TEXT, NUMBER, BOOLEAN):
+            errors.append(f"unknown value type “{rule.value_type}”")
+    elif rule.field not in FIELD_TYPES:
+        errors.append(f"unknown field “{rule.field}” (use a lead field or attributes.<key>)")
+        return errors
+    allowed = OPERATORS_BY_TYPE.get(rule.type, set())
+    if rule.operator not in allowed:
+        errors.append(
+            f"“{rule.operator}” does not apply to a {rule.type} field (use one of {', '.join(sorted(allowed))})"
+        )
+        return errors
+    op, value = rule.operator, rule.value
+    if op in ("is_set", "is_missing"):
+        return errors
+    if op == "within_km":
+        if not isinstance(value, dict) or any(_number(value.get(k)) is None for k in ("lat", "lon", "km")):
+            errors.append('needs {"lat": …, "lon": …, "km": …}')
+        return errors
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value:
+            errors.append("needs a non-empty list of values")
+            return errors
+        items = value
+    elif op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            errors.append("needs [low, high]")
+            return errors
+        items = value
+    else:
+        if value is None or value == "":
+            errors.append("needs a value")
+            return errors
+        items = [value]
+    for item in items:
+        if rule.type == NUMBER and _number(item) is None:
+            errors.append(f"“{item}” is not a number")
+        if rule.type == BOOLEAN and not isinstance(item, bool):
+            errors.append("needs true or false")
+    if op == "between" and not errors and _number(items[0]) > _number(items[1]):
+        errors.append("the low end is above the high end")
+    if rule.hard is False and rule.weight == 0:
+        errors.append("a soft criterion needs a weight above 0")
+    return errors

@@ -1,0 +1,208 @@
+"""The ICP rule engine compiled to SQL: evaluates many leads in one statement.
+
+Same semantics as `leads/engine.py` (read its docstring); the property test proves they agree.
+Works on PostgreSQL and SQLite.
+"""
+
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import ASin, Cast, Cos, Least, Lower, Power, Radians, Sin, Sqrt, Trim
+from django.db.models.lookups import (
+    Contains,
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    LessThan,
+    LessThanOrEqual,
+)
+
+from leads.engine import BOOLEAN, EARTH_RADIUS_KM, NUMBER, POINT, Rule, RuleSet, _expected
+
+NUMERIC = DecimalField(max_digits=30, decimal_places=10)
+TEXT_OUT = CharField()
+
+
+class JSONKeyType(Func):
+    """The JSON type of attributes[key], normalised: 'number', 'string', 'true', 'false', 'null' or NULL."""
+
+    output_field = CharField()
+
+    def __init__(self, field: str, key: str):
+        super().__init__(F(field))
+        self.key = key
+
+    def as_postgresql(self, compiler, connection):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"CASE jsonb_typeof({column} -> %s) WHEN 'boolean' THEN ({column} ->> %s) "
+            f"ELSE jsonb_typeof({column} -> %s) END"
+        )
+        return sql, (*params, self.key, *params, self.key, *params, self.key)
+
+    def as_sqlite(self, compiler, connection):
+        column, params = compiler.compile(self.source_expressions[0])
+        path = '$."{}"'.format(self.key.replace('"', '\\"'))
+        sql = (
+            f"CASE json_type({column}, %s) WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' "
+            f"WHEN 'text' THEN 'string' ELSE json_type({column}, %s) END"
+        )
+        return sql, (*params, path, *params, path)
+
+
+def _number(value) -> Expression:
+    return Cast(Value(str(Decimal(str(value)))), NUMERIC)
+
+
+def _value_and_missing(rule: Rule) -> tuple[Expression | None, Q | Expression]:
+    """The normalised value expression and the condition under which it is missing."""
+    if rule.field == "location":
+        return None, Q(latitude__isnull=True) | Q(longitude__isnull=True)
+    if rule.field.startswith("attributes."):
+        key = rule.field.removeprefix("attributes.")
+        kind = JSONKeyType("attributes", key)
+        raw = KT(f"attributes__{key}")
+        if rule.value_type == NUMBER:
+            value = Case(
+                When(Exact(kind, "number"), then=Cast(raw, NUMERIC)), default=Value(None), output_field=NUMERIC
+            )
+            return value, ~Q(Exact(kind, "number"))
+        if rule.value_type == BOOLEAN:
+            return kind, ~Q(In(kind, ["true", "false"]))
+        text = Lower(Trim(Case(When(Exact(kind, "string"), then=raw), default=Value(None), output_field=TEXT_OUT)))
+        return text, ~Q(Exact(kind, "string")) | Q(Exact(text, ""))
+    if rule.type == NUMBER:
+        return Cast(F(rule.field), NUMERIC), Q(**{f"{rule.field}__isnull": True})
+    if rule.type == BOOLEAN:
+        return F(rule.field), Q(**{f"{rule.field}__isnull": True})
+    text = Lower(Trim(F(rule.field)))
+    return text, Q(**{f"{rule.field}__isnull": True}) | Q(Exact(text, ""))
+
+
+def _constant(rule: Rule, value) -> Expression:
+    expected = _expected(rule, value)
+    if rule.type == NUMBER:
+        return _number(expected)
+    if rule.type == BOOLEAN:
+        if rule.field.startswith("attributes."):
+            return Value("true" if expected else "false")
+        return Value(expected)
+    return Value(expected, output_field=TEXT_OUT)
+
+
+def _distance_km(point: dict) -> Expression:
+    lat1, lon1 = Radians(Cast(F("latitude"), FloatField())), Cast(F("longitude"), FloatField())
+    lat2 = Radians(Value(float(point["lat"]), output_field=FloatField()))
+    lon2 = Value(float(point["lon"]), output_field=FloatField())
+    half_dlat = Sin((lat2 - lat1) / Value(2.0))
+    half_dlon = Sin(Radians(lon2 - lon1) / Value(2.0))
+    a = Power(half_dlat, 2) + Cos(lat1) * Cos(lat2) * Power(half_dlon, 2)
+    return Value(2 * EARTH_RADIUS_KM) * ASin(Least(Sqrt(a), Value(1.0)))
+
+
+def _pass_condition(rule: Rule, value: Expression | None) -> tuple[Expression, bool]:
+    """(condition, negate): the outcome is pass when condition holds (or does not, when negate)."""
+    op = rule.operator
+    if op == "within_km":
+        return LessThanOrEqual(_distance_km(rule.value), Value(float(rule.value["km"]))), False
+    if op in ("in", "not_in"):
+        options = [_constant(rule, v) for v in rule.value or []]
+        return In(value, options), op == "not_in"
+    if op == "between":
+        low, high = (_constant(rule, v) for v in rule.value)
+        return Q(GreaterThanOrEqual(value, low)) & Q(LessThanOrEqual(value, high)), False
+    if op == "contains":
+        return Contains(value, str(_expected(rule, rule.value))), False
+    lookup = {
+        "eq": Exact,
+        "ne": Exact,
+        "lt": LessThan,
+        "lte": LessThanOrEqual,
+        "gt": GreaterThan,
+        "gte": GreaterThanOrEqual,
+    }[op]
+    return lookup(value, _constant(rule, rule.value)), op == "ne"
+
+
+def outcome_expression(rule: Rule) -> Expression:
+    value, missing = _value_and_missing(rule)
+    if rule.operator in ("is_set", "is_missing"):
+        on_missing, otherwise = ("fail", "pass") if rule.operator == "is_set" else ("pass", "fail")
+        return Case(When(missing, then=Value(on_missing)), default=Value(otherwise), output_field=TEXT_OUT)
+    condition, negate = _pass_condition(rule, value)
+    when_true, when_false = ("fail", "pass") if negate else ("pass", "fail")
+    return Case(
+        When(missing, then=Value("unknown")),
+        When(condition, then=Value(when_true)),
+        default=Value(when_false),
+        output_field=TEXT_OUT,
+    )
+
+
+def _any(rules: list[Rule], outcome: str) -> Q | None:
+    condition = None
+    for rule in rules:
+        q = Q(**{f"icp_o_{rule.id}": outcome})
+        condition = q if condition is None else condition | q
+    return condition
+
+
+def annotate_verdict(queryset: QuerySet, rule_set: RuleSet) -> QuerySet:
+    """Annotate icp_o_<id> (pass/fail/unknown), icp_score, icp_band and icp_reason, all computed in SQL."""
+    outcomes = {f"icp_o_{rule.id}": outcome_expression(rule) for rule in rule_set.rules}
+    queryset = queryset.annotate(**outcomes)
+    hard = [r for r in rule_set.rules if r.hard]
+    soft = [r for r in rule_set.rules if not r.hard]
+    total = sum(r.weight for r in soft)
+    if total:
+        passed = sum(
+            (
+                Case(
+                    When(**{f"icp_o_{r.id}": "pass"}, then=Value(r.weight)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                )
+                for r in soft
+            ),
+            start=Value(0, output_field=IntegerField()),
+        )
+        score = (Value(100, output_field=IntegerField()) * passed) / Value(total, output_field=IntegerField())
+    else:
+        score = Value(100, output_field=IntegerField())
+    queryset = queryset.annotate(icp_score=score)
+    whens = []
+    if any_hard_fail := _any(hard, "fail"):
+        whens.append(When(any_hard_fail, then=Value("disqualified")))
+    if any_hard_unknown := _any(hard, "unknown"):
+        whens.append(When(any_hard_unknown, then=Value("needs_review")))
+    whens.append(When(icp_score__gte=rule_set.qualified_min, then=Value("qualified")))
+    if any_soft_unknown := _any(soft, "unknown"):
+        whens.append(When(any_soft_unknown, then=Value("needs_review")))
+    whens.append(When(icp_score__gte=rule_set.review_min, then=Value("needs_review")))
+    reason_whens = [
+        When(**{f"icp_o_{r.id}": "fail"}, then=Value(r.reason_code or None, output_field=TEXT_OUT)) for r in hard + soft
+    ]
+    return queryset.annotate(
+        icp_band=Case(*whens, default=Value("disqualified"), output_field=TEXT_OUT),
+        icp_reason=Case(*reason_whens, default=Value(None), output_field=TEXT_OUT)
+        if reason_whens
+        else Value(None, output_field=TEXT_OUT),
+    )
+
+
+__all__ = ["POINT", "annotate_verdict", "outcome_expression"]

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from leads import services
+from leads.models import ICPVersion, ICPVersionStatus
+
+
+@shared_task(name="leads.requalify_profile")
+def requalify_profile(*, version_id: int) -> None:
+    """After a publication: re-check the profile's open and nurturing leads against the version in force."""
+    version = ICPVersion.objects.filter(pk=version_id, status=ICPVersionStatus.PUBLISHED).first()
+    if version is None:  # gone, or already superseded by a newer publication
+        return
+    services.leads_requalify(version=version)
