@@ -28,6 +28,7 @@ from django.db.models.lookups import (
     GreaterThan,
     GreaterThanOrEqual,
     In,
+    IsNull,
     LessThan,
     LessThanOrEqual,
 )
@@ -78,14 +79,13 @@ def _value_and_missing(rule: Rule) -> tuple[Expression | None, Q | Expression]:
         kind = JSONKeyType("attributes", key)
         raw = KT(f"attributes__{key}")
         if rule.value_type == NUMBER:
-            value = Case(
-                When(Exact(kind, "number"), then=Cast(raw, NUMERIC)), default=Value(None), output_field=NUMERIC
-            )
-            return value, ~Q(Exact(kind, "number"))
+            is_number = Exact(kind, "number")
+            value = Case(When(is_number, then=Cast(raw, NUMERIC)), default=Value(None), output_field=NUMERIC)
+            return value, Q(IsNull(kind, True)) | ~Q(is_number)
         if rule.value_type == BOOLEAN:
-            return kind, ~Q(In(kind, ["true", "false"]))
+            return kind, Q(IsNull(kind, True)) | ~Q(In(kind, ["true", "false"]))
         text = Lower(Trim(Case(When(Exact(kind, "string"), then=raw), default=Value(None), output_field=TEXT_OUT)))
-        return text, ~Q(Exact(kind, "string")) | Q(Exact(text, ""))
+        return text, Q(IsNull(text, True)) | Q(Exact(text, ""))
     if rule.type == NUMBER:
         return Cast(F(rule.field), NUMERIC), Q(**{f"{rule.field}__isnull": True})
     if rule.type == BOOLEAN:
