@@ -20,7 +20,7 @@ class Command(BaseCommand):
     help = "Create demo users (one per role) and realistic demo data. Safe to run again: it changes nothing."
 
     def add_arguments(self, parser):
-        parser.add_argument("--leads", type=int, default=2000, help="How many demo leads should exist (default 2000).")
+        parser.add_argument("--leads", type=int, default=3000, help="How many demo leads should exist (default 3000).")
 
     def handle(self, *args, leads: int, **options):
         if leads < 0:
