@@ -44,7 +44,7 @@ def test_lead_intake_creates_and_evaluates(bank_source):
 def test_lead_intake_repeat_updates_instead_of_duplicating(bank_source):
     intake(bank_source, credit_score=550)
 
-    lead, created, evaluation = intake(bank_source, credit_score=700, budget=Decimal("20000"), budget_currency="GBP")
+    lead, created, _ = intake(bank_source, credit_score=700, budget=Decimal("20000"), budget_currency="GBP")
 
     assert created is False
     assert Lead.objects.count() == 1
