@@ -409,7 +409,8 @@ def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ev} (lead_id, version_id, score, band, primary_reason_id, outcomes, actual, evaluated_at) "  # noqa: S608 - table names and constants, values bound
-            f"SELECT v.pk, %s, v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), v.icp_outcomes, v.icp_actual, %s "
+            f"SELECT v.pk, %s, v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), v.icp_outcomes, "
+            f"v.icp_actual, %s "
             f"FROM ({select_sql}) v",
             [version.pk, now, *params],
         )
