@@ -10,7 +10,7 @@ OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.NEEDS_REVIEW, LeadStatus.DISQUALIFIE
 
 
 def lead_list() -> QuerySet[Lead]:
-    return Lead.objects.select_related("source", "owner")
+    return Lead.objects.select_related("source", "owner", "primary_reason")
 
 
 def lead_get(*, pk: int) -> Lead:
@@ -54,7 +54,7 @@ def evaluation_explain(*, evaluation) -> list[dict]:
                 "label": rule.label,
                 "field": rule.field,
                 "outcome": evaluation.outcomes.get(str(rule.id), result.outcome),
-                "actual": result.actual,
+                "actual": _display_actual(result.actual),
                 "required": result.required,
                 "hard": rule.hard,
                 "reason": rule.reason_code or None,
@@ -89,3 +89,11 @@ def icp_versions():
     from leads.models import ICPVersion
 
     return ICPVersion.objects.select_related("profile", "published_by").prefetch_related("criteria__reason")
+
+
+def _display_actual(actual):
+    if isinstance(actual, dict) and "km_away" in actual:
+        return f"{actual['km_away']} km away ({actual['lat']}, {actual['lon']})"
+    if isinstance(actual, bool):
+        return "yes" if actual else "no"
+    return actual
