@@ -3,7 +3,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from leads import services
+from leads.apikeys import api_key_create, api_key_revoke
 from leads.models import (
+    ApiKey,
     Criterion,
     DisqualificationReason,
     Evaluation,
@@ -184,3 +186,34 @@ class ImportJobAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "source")
     inlines = [ImportRowErrorInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made by the service: the secret is shown once, after saving, and only its hash is kept."""
+
+    list_display = ("name", "source", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("source", "revoked_at")
+    fields = ("source", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "source") if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        api_key, raw = api_key_create(source=obj.source, name=obj.name)
+        obj.pk, obj.prefix = api_key.pk, api_key.prefix
+        self.message_user(request, f"Key created. Copy it now, it will not be shown again: {raw}", messages.WARNING)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead, so the record of who had access stays
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)

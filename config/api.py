@@ -1,0 +1,41 @@
+"""The HTTP API at /api/v1/: one NinjaAPI, routers from the apps, one error format.
+
+Errors: 401 `{"detail"}` for a missing or bad key, 422 `{"detail", "errors": {field: [messages]}}`
+for bad input, 429 with Retry-After when a key exceeds API_RATE_LIMIT."""
+
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from leads.api import router as leads_router
+from leads.services import LeadDataError
+
+api = NinjaAPI(
+    title="Passthrough API",
+    version="1",
+    description="Send inbound leads to Passthrough. Authenticate with the `X-API-Key` header of your source.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _field_path(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "payload", "path", "query")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def validation_errors(request, exc: ValidationError):
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
+        errors.setdefault(_field_path(tuple(error.get("loc", ()))), []).append(message)
+    return api.create_response(request, {"detail": "Validation failed", "errors": errors}, status=422)
+
+
+@api.exception_handler(LeadDataError)
+def lead_data_errors(request, exc: LeadDataError):
+    return api.create_response(request, {"detail": "Validation failed", "errors": exc.errors}, status=422)
+
+
+api.add_router("/leads", leads_router)

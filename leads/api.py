@@ -1,0 +1,218 @@
+"""Lead intake API: `POST /api/v1/leads` (create or update, then evaluate) and `GET /api/v1/leads/{external_id}`."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.errors import HttpError
+from ninja.security import APIKeyHeader, HttpBearer
+from ninja.throttling import SimpleRateThrottle
+from pydantic import ConfigDict, ValidationInfo, field_validator
+
+from leads import selectors
+from leads.apikeys import api_key_authenticate
+from leads.models import ApiKey, Lead
+from leads.services import lead_intake
+
+
+class ApiKeyHeader(APIKeyHeader):
+    param_name = "X-API-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
+        return api_key_authenticate(key or "")
+
+
+class ApiKeyBearer(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        return api_key_authenticate(token)
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """API_RATE_LIMIT requests per key (e.g. "120/m"), counted in the cache."""
+
+    scope = "apikey"
+
+    def __init__(self):
+        self.rate = None
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.API_RATE_LIMIT
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request: HttpRequest) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+router = Router(auth=[ApiKeyHeader(), ApiKeyBearer()], throttle=[ApiKeyRateThrottle()], tags=["leads"])
+
+Text = Annotated[str, Field(max_length=200)]
+
+
+class ConsentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    given_at: datetime
+    wording_version: Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class ConsentsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    marketing: ConsentIn | None = None
+    partner_sharing: ConsentIn | None = None
+
+
+class LeadIn(Schema):
+    """An inbound lead. `external_id` is your id for it: sending it again updates the lead."""
+
+    model_config = ConfigDict(extra="forbid")
+    external_id: Annotated[str, Field(min_length=1, max_length=100)]
+    email: Annotated[str, Field(max_length=254)]
+    name: Text = ""
+    company: Text = ""
+    title: Text = ""
+    is_decision_maker: bool | None = None
+    phone: Annotated[str, Field(max_length=50)] = ""
+    country: Annotated[str, Field(description="ISO 3166-1 alpha-2")] = ""
+    postal_code: Annotated[str, Field(max_length=20)] = ""
+    latitude: Annotated[Decimal, Field(ge=-90, le=90, max_digits=9, decimal_places=6)] | None = None
+    longitude: Annotated[
+        Decimal | None, Field(ge=-180, le=180, max_digits=9, decimal_places=6, validate_default=True)
+    ] = None
+    employees: Annotated[int, Field(ge=0)] | None = None
+    budget: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = None
+    budget_currency: Annotated[str, Field(pattern=r"^([A-Za-z]{3})?$", validate_default=True)] = ""
+    industry: Annotated[str, Field(max_length=100)] = ""
+    product_interest: Text = ""
+    timeline: Annotated[str, Field(max_length=100)] = ""
+    credit_score: Annotated[int, Field(ge=0, le=1000)] | None = None
+    message: Annotated[str, Field(max_length=10_000)] = ""
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    received_at: datetime | None = None
+    consent: ConsentsIn = Field(default_factory=ConsentsIn)
+
+    @field_validator("email")
+    @classmethod
+    def email_is_valid(cls, value: str) -> str:
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise ValueError("Enter a valid email address.") from None
+        return value.strip()
+
+    @field_validator("country")
+    @classmethod
+    def country_is_code(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise ValueError("Use a two-letter ISO 3166-1 country code, e.g. GB.")
+        return value
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def budget_not_float_noise(cls, value):
+        return Decimal(str(value)) if isinstance(value, float) else value
+
+    @field_validator("longitude")
+    @classmethod
+    def longitude_with_latitude(cls, value, info: ValidationInfo):
+        if "latitude" in info.data and (info.data["latitude"] is None) != (value is None):
+            raise ValueError("Give latitude and longitude together.")
+        return value
+
+    @field_validator("budget_currency")
+    @classmethod
+    def currency_with_budget(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("budget") is not None and not value:
+            raise ValueError("Required when budget is given.")
+        return value.upper()
+
+    def as_lead_data(self) -> dict[str, Any]:
+        data = self.model_dump(exclude={"consent", "received_at"})
+        if self.received_at:
+            data["received_at"] = self.received_at
+        for kind in ("marketing", "partner_sharing"):
+            consent = getattr(self.consent, kind)
+            if consent is not None:
+                data[f"{kind}_consent_at"] = consent.given_at
+                data[f"{kind}_consent_version"] = consent.wording_version
+        return data
+
+
+class CriterionOut(Schema):
+    label: str
+    field: str
+    outcome: str
+    actual: Any
+    required: str
+    hard: bool
+    reason: str | None
+    what_would_qualify: str
+
+
+class EvaluationOut(Schema):
+    profile: str
+    version: int
+    score: int
+    band: str
+    primary_reason: str | None
+    criteria: list[CriterionOut]
+
+
+class LeadOut(Schema):
+    id: int
+    external_id: str
+    status: str
+    created: bool
+    respond_by: datetime
+    evaluation: EvaluationOut | None
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] | None = None
+
+
+def _lead_out(lead: Lead, created: bool) -> dict:
+    evaluation = selectors.evaluation_latest_for_lead(lead=lead)
+    return {
+        "id": lead.pk,
+        "external_id": lead.external_id,
+        "status": lead.status,
+        "created": created,
+        "respond_by": lead.respond_by,
+        "evaluation": None
+        if evaluation is None
+        else {
+            "profile": evaluation.version.profile.name,
+            "version": evaluation.version.number,
+            "score": evaluation.score,
+            "band": evaluation.band,
+            "primary_reason": evaluation.primary_reason.code if evaluation.primary_reason else None,
+            "criteria": selectors.evaluation_explain(evaluation=evaluation),
+        },
+    }
+
+
+@router.post("", response={200: LeadOut, 201: LeadOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut})
+def lead_create_or_update(request: HttpRequest, payload: LeadIn):
+    """Create the lead, or update it when this source already sent `external_id`; then check it
+    against the source's ICP. 201 when created, 200 when updated."""
+    api_key: ApiKey = request.auth
+    lead, created, _ = lead_intake(
+        source=api_key.source, data=payload.as_lead_data(), actor_label=f"api:{api_key.source.slug}:{api_key.prefix}"
+    )
+    return (201 if created else 200), _lead_out(lead, created)
+
+
+@router.get("/{external_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut})
+def lead_read(request: HttpRequest, external_id: str):
+    """The lead this source sent with `external_id`, with its latest evaluation."""
+    lead = Lead.objects.filter(source=request.auth.source, external_id=external_id).first()
+    if lead is None:
+        raise HttpError(404, "No lead with this external_id for your source.")
+    return 200, _lead_out(lead, False)
