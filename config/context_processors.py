@@ -18,10 +18,16 @@ def navigation(request) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     path = request.path
-    items = []
-    for label, url_name, perm in NAVIGATION:
-        if perm is None or user.has_perm(perm):
-            url = reverse(url_name)
-            active = path == url if url == "/" else path.startswith(url)
-            items.append({"label": label, "url": url, "active": active})
+    items = [
+        {"label": label, "url": reverse(url_name)}
+        for label, url_name, perm in NAVIGATION
+        if perm is None or user.has_perm(perm)
+    ]
+    # The active entry is the longest URL the current path starts with ("/" only for itself).
+    matches = [
+        item["url"] for item in items if path == item["url"] or (item["url"] != "/" and path.startswith(item["url"]))
+    ]
+    active = max(matches, key=len, default=None)
+    for item in items:
+        item["active"] = item["url"] == active
     return {"nav_items": items, "user_roles": user_role_names(user)}

@@ -97,3 +97,18 @@ def _display_actual(actual):
     if isinstance(actual, bool):
         return "yes" if actual else "no"
     return actual
+
+
+def icp_version_criteria(*, version) -> list[dict]:
+    """The version's criteria with their requirement in words ("≥ 600", "one of GB, IE")."""
+    from leads import engine
+
+    rules = {rule.id: rule for rule in engine.rule_set_from_version(version).rules}
+    return [
+        {
+            "criterion": c,
+            "required": engine.describe_requirement(rules[c.pk]),
+            "problems": engine.validate_rule(rules[c.pk]),
+        }
+        for c in version.criteria.all()
+    ]

@@ -50,7 +50,7 @@ def icp_list(request: HttpRequest) -> HttpResponse:
 @require_perm("leads.view_icpprofile")
 def icp_version(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(selectors.icp_versions(), pk=pk)
-    context = {"version": version, "criteria": version.criteria.all()}
+    context = {"version": version, "criteria": selectors.icp_version_criteria(version=version)}
     if version.status == ICPVersionStatus.DRAFT:
         context["whatif"] = services.icp_whatif(draft=version)
         context["problems"] = services.icp_version_validate(version=version)
