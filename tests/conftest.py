@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from config.roles import Role
-from tests.factories import UserFactory
+from tests.factories import CriterionFactory, ICPVersionFactory, LeadSourceFactory, UserFactory
 
 ROLES = ["anonymous", Role.SALES_OPS, Role.FINANCE, Role.MANAGER, "Admin"]
 
@@ -67,3 +67,20 @@ def htmx_headers():
         return {"HX-Request": "true", "HX-Target": target}
 
     return headers
+
+
+@pytest.fixture
+def bank_source(db):
+    """A source whose published ICP knocks out credit scores under 600 and weighs a budget of 10,000+."""
+    version = ICPVersionFactory(status="published", qualified_min=60, review_min=30)
+    CriterionFactory(
+        version=version,
+        label="Credit score",
+        field="credit_score",
+        operator="gte",
+        value=600,
+        hard=True,
+        what_would_qualify="600 or more",
+    )
+    CriterionFactory(version=version, label="Budget", field="budget", operator="gte", value=10000, weight=100)
+    return LeadSourceFactory(slug="bank", icp_profile=version.profile)

@@ -49,6 +49,17 @@ def url_for(name: str) -> str:
     return reverse(name, kwargs=kwargs)
 
 
+def assert_access(response, user, *, allowed: bool, ok: tuple[int, ...]) -> None:
+    """Anonymous -> the login page; a permitted role -> one of `ok`; anyone else -> 403."""
+    if user is None:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif allowed:
+        assert response.status_code in ok
+    else:
+        assert response.status_code == 403
+
+
 def test_every_url_pattern_is_in_the_matrix():
     assert set(url_names()) == set(MATRIX) | set(PUBLIC) | set(POST_ONLY)
 
@@ -64,13 +75,7 @@ def test_url_access_matches_role(client, name, role):
 
     response = client.get(url)
 
-    if user is None:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    elif role in MATRIX[name]:
-        assert response.status_code == 200
-    else:
-        assert response.status_code == 403
+    assert_access(response, user, allowed=role in MATRIX[name], ok=(200,))
 
 
 @pytest.mark.django_db
@@ -125,11 +130,5 @@ def test_post_access_matches_role(client, name, role):
 
     response = client.post(url)
 
-    if user is None:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-    elif role in POST_ONLY[name]:
-        assert response.status_code in (200, 302)
-    else:
-        assert response.status_code == 403
+    assert_access(response, user, allowed=role in POST_ONLY[name], ok=(200, 302))
     assert client.get(url).status_code in (302, 403, 405)

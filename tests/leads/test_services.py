@@ -5,24 +5,7 @@ from django.utils import timezone
 
 from leads import services
 from leads.models import Evaluation, ICPVersion, Lead, LeadEvent, LeadStatus
-from tests.factories import CriterionFactory, ICPVersionFactory, LeadFactory, LeadSourceFactory
-
-
-@pytest.fixture
-def bank_source(db):
-    """A source whose published ICP knocks out credit scores under 600 and weighs budget."""
-    version = ICPVersionFactory(status="published", qualified_min=60, review_min=30)
-    CriterionFactory(
-        version=version,
-        label="Credit score",
-        field="credit_score",
-        operator="gte",
-        value=600,
-        hard=True,
-        what_would_qualify="600 or more",
-    )
-    CriterionFactory(version=version, label="Budget", field="budget", operator="gte", value=10000, weight=100)
-    return LeadSourceFactory(slug="bank", icp_profile=version.profile)
+from tests.factories import LeadFactory, LeadSourceFactory
 
 
 def intake(source, **data):

@@ -5,25 +5,14 @@ from django.core.cache import cache
 
 from leads.apikeys import api_key_create, api_key_revoke
 from leads.models import Lead, LeadEvent
-from tests.factories import CriterionFactory, ICPVersionFactory, LeadFactory, LeadSourceFactory
+from tests.factories import LeadFactory, LeadSourceFactory
 
 URL = "/api/v1/leads"
 
 
 @pytest.fixture
-def source(db):
-    version = ICPVersionFactory(status="published", qualified_min=50, review_min=20)
-    CriterionFactory(
-        version=version,
-        label="Credit score",
-        field="credit_score",
-        operator="gte",
-        value=600,
-        hard=True,
-        what_would_qualify="600 or more",
-    )
-    CriterionFactory(version=version, label="Budget", field="budget", operator="gte", value=1000, weight=10)
-    return LeadSourceFactory(slug="bank", icp_profile=version.profile)
+def source(bank_source):
+    return bank_source
 
 
 @pytest.fixture
@@ -87,7 +76,7 @@ def test_intake_accepts_bearer_token(client, key):
 def test_intake_repeat_is_idempotent_and_updates(client, key):
     post(client, LEAD, key)
 
-    response = post(client, {**LEAD, "credit_score": 700, "budget": "5000.00", "budget_currency": "eur"}, key)
+    response = post(client, {**LEAD, "credit_score": 700, "budget": "20000.00", "budget_currency": "eur"}, key)
 
     assert response.status_code == 200
     assert response.json()["created"] is False
