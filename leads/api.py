@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 from ninja.throttling import SimpleRateThrottle
@@ -206,7 +206,7 @@ def lead_create_or_update(request: HttpRequest, payload: LeadIn):
     lead, created, _ = lead_intake(
         source=api_key.source, data=payload.as_lead_data(), actor_label=f"api:{api_key.source.slug}:{api_key.prefix}"
     )
-    return (201 if created else 200), _lead_out(lead, created)
+    return Status(201 if created else 200, _lead_out(lead, created))
 
 
 @router.get("/{external_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut})
@@ -215,4 +215,4 @@ def lead_read(request: HttpRequest, external_id: str):
     lead = Lead.objects.filter(source=request.auth.source, external_id=external_id).first()
     if lead is None:
         raise HttpError(404, "No lead with this external_id for your source.")
-    return 200, _lead_out(lead, False)
+    return Status(200, _lead_out(lead, False))
