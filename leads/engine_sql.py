@@ -33,7 +33,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from leads.engine import BOOLEAN, EARTH_RADIUS_KM, NUMBER, POINT, Rule, RuleSet, _expected
+from leads.engine import BOOLEAN, EARTH_RADIUS_KM, NUMBER, Rule, RuleSet, _expected
 
 NUMERIC = DecimalField(max_digits=30, decimal_places=10)
 TEXT_OUT = CharField()
@@ -205,4 +205,4 @@ def annotate_verdict(queryset: QuerySet, rule_set: RuleSet) -> QuerySet:
     )
 
 
-__all__ = ["POINT", "annotate_verdict", "outcome_expression"]
+__all__ = ["annotate_verdict", "outcome_expression"]
