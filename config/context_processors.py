@@ -9,6 +9,7 @@ from config.roles import user_role_names
 NAVIGATION = [
     ("Home", "home", None),
     ("Leads", "leads:list", "leads.view_lead"),
+    ("Import", "leads:import_upload", "leads.import_leads"),
     ("ICP", "leads:icp_list", "leads.view_icpprofile"),
 ]
 

@@ -205,4 +205,59 @@ def annotate_verdict(queryset: QuerySet, rule_set: RuleSet) -> QuerySet:
     )
 
 
-__all__ = ["annotate_verdict", "outcome_expression"]
+def verdict_sql(queryset: QuerySet, rule_set: RuleSet, reason_ids: dict[str, int], vendor: str) -> tuple[str, list]:
+    """One SELECT of pk, icp_score, icp_band, icp_reason_id, icp_outcomes and icp_actual for every row of
+    `queryset` (Lead, or StagedLead rows being imported), for INSERT … SELECT.
+
+    Same verdict as `annotate_verdict`, but each criterion's outcome is computed once, in an inner query
+    fenced with OFFSET 0 so the planner cannot inline (and repeat) it; the score, band, reason and the
+    outcomes object are then plain expressions over those columns."""
+    from django.db.models.functions import JSONObject
+
+    from leads.engine import fields_tested
+
+    rules = rule_set.rules
+    fields = fields_tested(rule_set)
+    inner = queryset.order_by().annotate(
+        **{f"icp_o_{rule.id}": outcome_expression(rule) for rule in rules},
+        icp_actual=JSONObject(**{field: F(field.replace(".", "__")) for field in fields}) if fields else Value("{}"),
+    )
+    inner_sql, params = inner.values("pk", *(f"icp_o_{r.id}" for r in rules), "icp_actual").query.sql_with_params()
+
+    def any_outcome(subset: list[Rule], outcome: str) -> str:
+        return " OR ".join(f"v.icp_o_{r.id} = '{outcome}'" for r in subset)
+
+    hard = [r for r in rules if r.hard]
+    soft = [r for r in rules if not r.hard]
+    total = sum(r.weight for r in soft)
+    if total:
+        passed = " + ".join(f"CASE WHEN v.icp_o_{r.id} = 'pass' THEN {int(r.weight)} ELSE 0 END" for r in soft)
+        score = f"((100 * ({passed})) / {int(total)})"
+    else:
+        score = "100"
+    whens = []
+    if hard:
+        whens += [f"WHEN {any_outcome(hard, 'fail')} THEN 'disqualified'",
+                  f"WHEN {any_outcome(hard, 'unknown')} THEN 'needs_review'"]  # fmt: skip
+    whens.append(f"WHEN {score} >= {int(rule_set.qualified_min)} THEN 'qualified'")
+    if soft:
+        whens.append(f"WHEN {any_outcome(soft, 'unknown')} THEN 'needs_review'")
+    whens.append(f"WHEN {score} >= {int(rule_set.review_min)} THEN 'needs_review'")
+    band = f"CASE {' '.join(whens)} ELSE 'disqualified' END"
+    reason_whens = " ".join(
+        f"WHEN v.icp_o_{r.id} = 'fail' THEN {int(reason_ids[r.reason_code]) if r.reason_code in reason_ids else 'NULL'}"
+        for r in hard + soft
+    )
+    reason = f"CAST(CASE {reason_whens} ELSE NULL END AS BIGINT)" if reason_whens else "CAST(NULL AS BIGINT)"
+    build = "jsonb_build_object" if vendor == "postgresql" else "json_object"
+    outcomes = f"{build}({', '.join(f"'{r.id}', v.icp_o_{r.id}" for r in rules)})" if rules else f"{build}()"
+    sql = (
+        f"SELECT v.pk AS pk, {score} AS icp_score, {band} AS icp_band, {reason} AS icp_reason_id, "  # noqa: S608
+        f"{outcomes} AS icp_outcomes, v.icp_actual AS icp_actual FROM ({inner_sql} OFFSET 0) v"
+    )
+    if vendor != "postgresql":  # SQLite wants a LIMIT before an OFFSET
+        sql = sql.replace(" OFFSET 0) v", " LIMIT -1 OFFSET 0) v")
+    return sql, list(params)
+
+
+__all__ = ["annotate_verdict", "outcome_expression", "verdict_sql"]

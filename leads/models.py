@@ -78,8 +78,8 @@ class Lead(models.Model):
     respond_by = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     # The latest verdict against the ICP (details and history in Evaluation).
-    evaluation = models.ForeignKey(
-        "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    evaluation = models.ForeignKey(  # not indexed: nothing looks leads up by it, and bulk writes set it
+        "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
     )
     primary_reason = models.ForeignKey(
         "DisqualificationReason",
@@ -139,7 +139,7 @@ class Lead(models.Model):
 class LeadEvent(models.Model):
     """The lead's timeline: every state change, decision and message, with who and why."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)  # (lead, at)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_label = models.CharField(
         max_length=100, blank=True, help_text="Who acted when not a user: system, api:<source>…"
@@ -318,18 +318,24 @@ class Evaluation(models.Model):
     lead's value at the time; with the (immutable) criteria that explains the verdict later on.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="evaluations")
-    version = models.ForeignKey(ICPVersion, on_delete=models.PROTECT, related_name="evaluations")
+    # Indexed by the composite indexes below (a lone FK index would only slow the bulk inserts).
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="evaluations", db_index=False)
+    version = models.ForeignKey(ICPVersion, on_delete=models.PROTECT, related_name="evaluations", db_index=False)
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=12, choices=Band.choices)
-    primary_reason = models.ForeignKey(DisqualificationReason, null=True, blank=True, on_delete=models.PROTECT)
+    primary_reason = models.ForeignKey(
+        DisqualificationReason, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     outcomes = models.JSONField(default=dict)
     actual = models.JSONField(default=dict)
     evaluated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-evaluated_at", "-id"]
-        indexes = [models.Index(fields=["lead", "-evaluated_at"], name="evaluation_lead_at")]
+        indexes = [
+            models.Index(fields=["lead", "-evaluated_at"], name="evaluation_lead_at"),
+            models.Index(fields=["version", "evaluated_at"], name="evaluation_version_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.band} ({self.score}) against {self.version_id}"
@@ -407,3 +413,46 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row} {self.column}: {self.message}"
+
+
+class StagedLead(models.Model):
+    """The temporary table the PostgreSQL import COPYs a chunk of rows into (created per import, never
+    migrated). Same field names and types as Lead, all optional (NULL = blank cell), so the ICP's SQL
+    compiler can evaluate staged rows before they are stored."""
+
+    row_no = models.IntegerField(primary_key=True)
+    repeat = models.BooleanField(default=False)
+    lead_id = models.BigIntegerField(null=True)
+    external_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(null=True)
+    email = models.CharField(max_length=254, null=True)
+    name = models.CharField(max_length=200, null=True)
+    company = models.CharField(max_length=200, null=True)
+    title = models.CharField(max_length=200, null=True)
+    is_decision_maker = models.BooleanField(null=True)
+    phone = models.CharField(max_length=50, null=True)
+    country = models.CharField(max_length=2, null=True)
+    postal_code = models.CharField(max_length=20, null=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True)
+    employees = models.IntegerField(null=True)
+    budget = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    budget_currency = models.CharField(max_length=3, null=True)
+    industry = models.CharField(max_length=100, null=True)
+    product_interest = models.CharField(max_length=200, null=True)
+    timeline = models.CharField(max_length=100, null=True)
+    credit_score = models.IntegerField(null=True)
+    message = models.TextField(null=True)
+    attributes = models.JSONField(null=True)
+    marketing_consent_at = models.DateTimeField(null=True)
+    marketing_consent_version = models.CharField(max_length=50, null=True)
+    partner_sharing_consent_at = models.DateTimeField(null=True)
+    partner_sharing_consent_version = models.CharField(max_length=50, null=True)
+    do_not_contact = models.BooleanField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "import_staged_lead"
+
+    def __str__(self) -> str:
+        return f"row {self.row_no}: {self.external_id}"

@@ -6,8 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import JSONObject
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from leads import engine
@@ -368,28 +367,18 @@ def _bulk_no_icp(queryset: QuerySet[Lead], actor_label: str) -> None:
     new.update(status=LeadStatus.NEEDS_REVIEW, updated_at=now)
 
 
-def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_label: str) -> dict[str, int]:
-    from leads.engine_sql import annotate_verdict
+def verdict_select(queryset: QuerySet, rule_set: engine.RuleSet) -> tuple[str, list]:
+    """SQL selecting pk, icp_score, icp_band, icp_reason_id, icp_outcomes, icp_actual for `queryset`
+    (Lead, or StagedLead rows being imported), ready for an INSERT … SELECT."""
+    from leads.engine_sql import verdict_sql
 
-    rule_set = engine.rule_set_from_version(version)
     reason_ids = dict(DisqualificationReason.objects.values_list("code", "id"))
-    fields = engine.fields_tested(rule_set)
-    annotated = (
-        annotate_verdict(queryset.order_by(), rule_set)
-        .annotate(
-            icp_reason_id=Case(
-                *[When(icp_reason=code, then=Value(pk)) for code, pk in reason_ids.items()],
-                default=Value(None),
-                output_field=IntegerField(),
-            ),
-            icp_outcomes=JSONObject(**{str(rule.id): F(f"icp_o_{rule.id}") for rule in rule_set.rules}),
-            icp_actual=JSONObject(**{field: F(field.replace(".", "__")) for field in fields})
-            if fields
-            else Value({}, output_field=Evaluation._meta.get_field("actual")),
-        )
-        .values("pk", "icp_score", "icp_band", "icp_reason_id", "icp_outcomes", "icp_actual")
-    )
-    select_sql, params = annotated.query.sql_with_params()
+    return verdict_sql(queryset, rule_set, reason_ids, connection.vendor)
+
+
+def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_label: str) -> dict[str, int]:
+    rule_set = engine.rule_set_from_version(version)
+    select_sql, params = verdict_select(queryset, rule_set)
     now = timezone.now()
     ev, lead_t, event_t = Evaluation._meta.db_table, Lead._meta.db_table, LeadEvent._meta.db_table
     open_statuses = ", ".join(f"'{s}'" for s in OPEN_FOR_VERDICT)
@@ -487,6 +476,15 @@ def icp_version_publish(*, version: ICPVersion, user=None) -> ICPVersion:
 
     transaction.on_commit(lambda: requalify_profile.delay(version_id=version.pk))
     return version
+
+
+def icp_attribute_keys(source: LeadSource) -> set[str]:
+    """The `attributes` keys the source's ICP tests (an import maps columns named like them)."""
+    version = published_version(source.icp_profile_id)
+    if version is None:
+        return set()
+    rule_set = engine.rule_set_from_version(version)
+    return {f.removeprefix("attributes.") for f in engine.fields_tested(rule_set) if f.startswith("attributes.")}
 
 
 def leads_requalify(*, version: ICPVersion, actor_label: str = "icp-publish") -> dict[str, int]:

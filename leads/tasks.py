@@ -11,3 +11,11 @@ def requalify_profile(*, version_id: int) -> None:
     if version is None:  # gone, or already superseded by a newer publication
         return
     services.leads_requalify(version=version)
+
+
+@shared_task(name="leads.import_run")
+def import_run(*, job_id: int) -> None:
+    """Run an uploaded CSV import (or its dry run); progress goes to the cache, the outcome onto the job."""
+    from leads.importing import import_job_run
+
+    import_job_run(job_id)

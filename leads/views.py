@@ -1,13 +1,16 @@
+import csv
+
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from config.roles import require_perm
-from leads import selectors, services
+from leads import importing, selectors, services
 from leads.filters import LeadFilter
-from leads.models import ICPVersionStatus, Lead
+from leads.forms import ImportUploadForm
+from leads.models import ICPVersionStatus, ImportJob, ImportStatus, Lead
 from leads.tables import LeadTable
 
 
@@ -70,3 +73,113 @@ def icp_publish(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"{version.profile} v{version.number} is now in force; open leads are being re-checked."
         )
     return redirect("leads:icp_version", pk=pk)
+
+
+# CSV import ----------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("leads.import_leads")
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job, _ = importing.import_job_create(
+                upload=form.cleaned_data["file"], source=form.cleaned_data["source"], user=request.user
+            )
+        except importing.ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("leads:import_job", pk=job.pk)
+    jobs = ImportJob.objects.select_related("source", "created_by")[:20]
+    return render(request, "leads/import_upload.html", {"form": form, "jobs": jobs})
+
+
+def _job_or_404(pk: int) -> ImportJob:
+    return get_object_or_404(ImportJob.objects.select_related("source", "created_by"), pk=pk)
+
+
+def _mapping_from(request: HttpRequest, headers: list[str]) -> dict[str, str]:
+    return {header: request.POST.get(f"map-{index}", "") for index, header in enumerate(headers)}
+
+
+def _job_context(job: ImportJob, mapping: dict[str, str] | None = None, mapping_error: str = "") -> dict:
+    context: dict = {"job": job, "mapping_error": mapping_error, "field_choices": importing.field_choices()}
+    try:
+        csv_file = importing.import_job_inspect(job)
+    except importing.ImportFileError as exc:
+        context["file_error"] = str(exc)
+        return context
+    mapping = mapping if mapping is not None else job.mapping
+    context["csv_file"] = csv_file
+    context["columns"] = [(i, header, mapping.get(header, "")) for i, header in enumerate(csv_file.headers)]
+    try:
+        _, context["preview"] = importing.import_job_preview(job, mapping)
+    except importing.ImportFileError as exc:
+        context["mapping_error"] = mapping_error or str(exc)
+        context["preview"] = []
+    context["progress"] = importing.import_job_progress(job)
+    context["can_start"] = job.status in (ImportStatus.UPLOADED, ImportStatus.FAILED) or (
+        job.status == ImportStatus.DONE and job.dry_run
+    )
+    context["bands"] = job.message if job.status == ImportStatus.DONE else ""
+    return context
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("leads.import_leads")
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """The mapping and preview of an upload (POST re-renders the preview for an edited mapping), then its
+    progress and outcome."""
+    job = _job_or_404(pk)
+    mapping = None
+    if request.method == "POST":
+        headers = importing.import_job_inspect(job).headers
+        mapping = _mapping_from(request, headers)
+    context = _job_context(job, mapping)
+    template = "leads/import_job.html"
+    if request.htmx and request.htmx.target == "import-preview":
+        template += "#preview"
+    return render(request, template, context)
+
+
+@require_POST
+@require_perm("leads.import_leads")
+def import_start(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_or_404(pk)
+    headers = importing.import_job_inspect(job).headers
+    mapping = _mapping_from(request, headers)
+    dry_run = request.POST.get("dry_run") == "1"
+    try:
+        importing.import_job_start(job=job, mapping=mapping, dry_run=dry_run)
+    except importing.ImportFileError as exc:
+        return render(request, "leads/import_job.html", _job_context(job, mapping, str(exc)), status=422)
+    messages.info(request, "Dry run queued: nothing will be stored." if dry_run else "Import queued.")
+    return redirect("leads:import_job", pk=job.pk)
+
+
+@require_GET
+@require_perm("leads.import_leads")
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress block, polled by htmx while the import runs; once finished it renders the outcome."""
+    job = _job_or_404(pk)
+    context = {"job": job, "progress": importing.import_job_progress(job), "bands": job.message}
+    return render(request, "leads/import_job.html#status", context)
+
+
+@require_GET
+@require_perm("leads.import_leads")
+def import_errors_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    job = _job_or_404(pk)
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in importing.import_job_error_report(job)), content_type="text/csv"
+    )
+    stem = job.original_name.rsplit(".", 1)[0] or "import"
+    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected-rows.csv"'
+    return response

@@ -8,7 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import ROLES, make_user
-from tests.factories import ICPVersionFactory, LeadFactory
+from tests.factories import ICPVersionFactory, ImportJobFactory, LeadFactory
 
 SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
 
@@ -19,6 +19,10 @@ MATRIX = {
     "leads:detail": {SALES, MANAGER, ADMIN},
     "leads:icp_list": {SALES, MANAGER, ADMIN},
     "leads:icp_version": {SALES, MANAGER, ADMIN},
+    "leads:import_upload": {SALES, ADMIN},
+    "leads:import_job": {SALES, ADMIN},
+    "leads:import_progress": {SALES, ADMIN},
+    "leads:import_errors": {SALES, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
@@ -26,7 +30,7 @@ PUBLIC = {
     "healthz": "load balancers and monitors; shows only up/down",
 }
 # url name -> roles allowed to POST (others 403, anonymous to login)
-POST_ONLY = {"logout": None, "leads:icp_publish": {MANAGER, ADMIN}}
+POST_ONLY = {"logout": None, "leads:icp_publish": {MANAGER, ADMIN}, "leads:import_start": {SALES, ADMIN}}
 
 
 def url_names(patterns=None, namespace=""):
@@ -46,6 +50,8 @@ def url_for(name: str) -> str:
         kwargs = {"pk": LeadFactory().pk}
     elif name in ("leads:icp_version", "leads:icp_publish"):
         kwargs = {"pk": ICPVersionFactory().pk}
+    elif name.startswith("leads:import_") and name != "leads:import_upload":
+        kwargs = {"pk": ImportJobFactory().pk}
     return reverse(name, kwargs=kwargs)
 
 
@@ -130,5 +136,6 @@ def test_post_access_matches_role(client, name, role):
 
     response = client.post(url)
 
-    assert_access(response, user, allowed=role in POST_ONLY[name], ok=(200, 302))
+    # A permitted role posting an empty form gets the page back with what is missing (422) or a redirect.
+    assert_access(response, user, allowed=role in POST_ONLY[name], ok=(200, 302, 422))
     assert client.get(url).status_code in (302, 403, 405)

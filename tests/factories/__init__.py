@@ -78,3 +78,25 @@ class CriterionFactory(factory.django.DjangoModelFactory):
     field = "employees"
     operator = "gte"
     value = 10
+
+
+SAMPLE_CSV = (
+    "Lead ID,Email Address,Full Name,Company Name,No. of employees,Country\r\n"
+    "L1,ann@example.com,Ann Lee,Acme,12,GB\r\n"
+    "L2,not-an-email,Bob Roe,Bco,ten,FR\r\n"
+)
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.ImportJob"
+
+    source = factory.SubFactory(LeadSourceFactory)
+    original_name = "leads.csv"
+    file = factory.django.FileField(filename="leads.csv", data=SAMPLE_CSV.encode())
+    encoding = "utf-8"
+    delimiter = ","
+    mapping = factory.LazyFunction(
+        lambda: {"Lead ID": "external_id", "Email Address": "email", "Full Name": "name",
+                 "Company Name": "company", "No. of employees": "employees", "Country": "country"}
+    )  # fmt: skip

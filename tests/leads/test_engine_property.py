@@ -2,17 +2,18 @@
 every lead (one query for all of them) equals the pure-Python verdict — band, score, every rule's
 outcome and the primary reason."""
 
+import json
 import os
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from leads.engine import Rule, RuleSet, distance_km, evaluate, lead_values
-from leads.engine_sql import annotate_verdict
+from leads.engine_sql import annotate_verdict, verdict_sql
 from leads.models import Lead
 from tests.factories import LeadSourceFactory
 
@@ -160,4 +161,19 @@ def test_engine_sql_agrees_with_python(rule_set, lead_rows):
             assert sql_outcomes == verdict.outcomes()
             assert (lead.icp_score, lead.icp_band) == (verdict.score, verdict.band)
             assert lead.icp_reason == verdict.primary_reason_code
+
+        # The set-based form used by bulk evaluation and the import: same verdicts, outcomes computed once.
+        codes = sorted({rule.reason_code for rule in rule_set.rules if rule.reason_code})
+        reason_ids = {code: n for n, code in enumerate(codes, start=1)}
+        sql, params = verdict_sql(Lead.objects.filter(pk__in=ids), rule_set, reason_ids, connection.vendor)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = {row[0]: row[1:] for row in cursor.fetchall()}
+        for lead in annotated:
+            verdict = evaluate(rule_set, lead_values(lead))
+            score, band, reason_id, outcomes, _ = rows[lead.pk]
+            outcomes = json.loads(outcomes) if isinstance(outcomes, str) else outcomes
+            assert (score, band) == (verdict.score, verdict.band)
+            assert outcomes == verdict.outcomes()
+            assert reason_id == reason_ids.get(verdict.primary_reason_code)
         transaction.set_rollback(True)

@@ -1,0 +1,51 @@
+"""`manage.py bench SCENARIO [--rows N] [--json]`: timed scenarios with their baselines measured in the
+same run. The last line of `--json` output is one JSON object. Run them on PostgreSQL."""
+
+import json
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+
+def _import(options) -> dict:
+    from leads.bench import run_import
+
+    return run_import(rows=options["rows"] or 100_000, import_export_rows=options["import_export_rows"])
+
+
+def _requalify(options) -> dict:
+    from leads.bench import run_requalify
+
+    return run_requalify(rows=options["rows"] or 100_000)
+
+
+SCENARIOS = {
+    "import": (_import, "CSV import through the real service vs raw COPY and django-import-export"),
+    "requalify": (_requalify, "re-evaluate stored leads after publishing a new ICP version"),
+}
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark scenario: " + "; ".join(f"{name}: {text}" for name, (_, text) in SCENARIOS.items())
+
+    def add_arguments(self, parser):
+        parser.add_argument("scenario", choices=sorted(SCENARIOS))
+        parser.add_argument("--rows", type=int, default=0, help="How many rows/leads (default 100,000).")
+        parser.add_argument("--import-export-rows", type=int, default=20_000)
+        parser.add_argument("--json", action="store_true", help="End with one JSON object on the last line.")
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("Benchmarks measure PostgreSQL: set DATABASE_URL=postgres://…")
+        if options["rows"] < 0:
+            raise CommandError("--rows must be positive.")
+        run, _ = SCENARIOS[options["scenario"]]
+        started = time.perf_counter()
+        figures = {"scenario": options["scenario"], **run(options)}
+        figures["wall_seconds"] = round(time.perf_counter() - started, 1)
+        if options["json"]:
+            self.stdout.write(json.dumps(figures))
+        else:
+            for key, value in figures.items():
+                self.stdout.write(f"{key:>26}: {value}")
