@@ -178,6 +178,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         [
             "employees",
             "no of employees",
+            "no employees",
             "number of employees",
             "num employees",
             "nr of employees",
@@ -962,6 +963,8 @@ def import_file(
     try:
         _run(f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows)
     except IntegrityError as exc:
+        if "unique" not in str(exc).lower():
+            raise
         raise ImportFileError(
             "Some of these leads were stored by someone else while the file was importing "
             f"({str(exc).splitlines()[0]}). Nothing was imported; run the import again."
@@ -1231,8 +1234,9 @@ class PostgresStore(_Store):
             queryset = Lead.objects.filter(pk__in=RawSQL("SELECT lead_id FROM import_touched", ()))
             for band, n in leads_evaluate_bulk(queryset=queryset, actor_label=self.actor_label or "import").items():
                 bands[band] = bands.get(band, 0) + n
-        with connection.cursor() as cursor:  # check the deferred foreign keys now, not at commit
+        with connection.cursor() as cursor:  # check the deferred foreign keys now (honest timings), then defer again
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         return {band: n for band, n in bands.items() if n}
 
 
