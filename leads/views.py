@@ -164,7 +164,10 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress block, polled by htmx while the import runs; once finished it renders the outcome."""
     job = _job_or_404(pk)
     context = {"job": job, "progress": importing.import_job_progress(job), "bands": job.message}
-    return render(request, "leads/import_job.html#status", context)
+    response = render(request, "leads/import_job.html#status", context)
+    if request.htmx and job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        response["HX-Refresh"] = "true"  # finished: reload, so the page offers what comes next
+    return response
 
 
 @require_GET
