@@ -78,8 +78,8 @@ class Lead(models.Model):
     respond_by = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     # The latest verdict against the ICP (details and history in Evaluation).
-    evaluation = models.ForeignKey(  # not indexed: nothing looks leads up by it, and bulk writes set it
-        "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
+    evaluation = models.ForeignKey(  # indexed: deleting evaluations checks that no lead points at them
+        "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     primary_reason = models.ForeignKey(
         "DisqualificationReason",

@@ -88,7 +88,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache (API rate limits live here): per process by default; share one across processes with
 # CACHE_URL=redis://127.0.0.1:6379/1 in production.
 # The default is a file cache so the web process and the Celery worker share it (import progress, rate limits).
-CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+CACHES = {
+    "default": environ.Env.cache_url_config(env.str("CACHE_URL", default="") or f"filecache://{VAR_DIR / 'cache'}")
+}
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/m")
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
 
