@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from queue import Queue
+from queue import Full, Queue
 from typing import IO, Any
 
 from django.db import IntegrityError, connection, transaction
@@ -470,8 +470,9 @@ def _first_record_line(f: IO[bytes], encoding: str) -> str:
     return ""
 
 
-def inspect_file(f: IO[bytes]) -> CsvFile:
-    """Encoding, delimiter and header of a CSV file, or ImportFileError saying why it cannot be read."""
+def inspect_file(f: IO[bytes], *, encoding: str = "", delimiter: str = "") -> CsvFile:
+    """Encoding, delimiter and header of a CSV file, or ImportFileError saying why it cannot be read.
+    A known encoding and delimiter (an upload inspected before) skip the detection pass."""
     f.seek(0, io.SEEK_END)
     size = f.tell()
     f.seek(0)
@@ -480,12 +481,13 @@ def inspect_file(f: IO[bytes]) -> CsvFile:
         raise ImportFileError("The file is empty.")
     if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and (kind := _binary_kind(head)):
         raise ImportFileError(f"This is not a CSV text file (it looks like {kind}).")
-    encoding = _detect_encoding(f)
+    encoding = encoding or _detect_encoding(f)
     header_line = _first_record_line(f, encoding)
     if not header_line.strip():
         raise ImportFileError("The file is empty.")
-    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in (",", ";", "\t")}
-    delimiter = max(counts, key=lambda d: (counts[d], d == ","))
+    if not delimiter:
+        counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in (",", ";", "\t")}
+        delimiter = max(counts, key=lambda d: (counts[d], d == ","))
     text = _text(f, encoding)
     try:
         reader = csv.reader(text, delimiter=delimiter, strict=True)
@@ -916,23 +918,36 @@ def _chunks(rows: Iterator[RawRow], parser: RowParser, result: ImportResult, siz
 def _prefetched(iterator: Iterator[list[Record]]) -> Iterator[list[Record]]:
     """Parse the next chunk in a thread while the database stores this one (psycopg waits without the GIL)."""
     queue: Queue = Queue(maxsize=2)
-    done = object()
+    done, stop = object(), threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
 
     def produce():
         try:
             for item in iterator:
-                queue.put(item)
-            queue.put(done)
-        except BaseException as exc:
-            queue.put(exc)
+                if not put(item):
+                    return  # the consumer gave up (the import failed)
+            put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
 
     thread = threading.Thread(target=produce, name="csv-import-parser", daemon=True)
     thread.start()
-    while (item := queue.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-    thread.join()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def import_file(
@@ -978,10 +993,14 @@ def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_l
     with transaction.atomic():
         store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
         chunks = _chunks(iter_rows(f, csv_file, progress), parser, result, chunk_rows)
-        for chunk in _prefetched(chunks) if connection.vendor == "postgresql" else chunks:
-            created, updated = store.write(chunk)
-            result.created += created
-            result.updated += updated
+        feed = _prefetched(chunks) if connection.vendor == "postgresql" else chunks
+        try:
+            for chunk in feed:
+                created, updated = store.write(chunk)
+                result.created += created
+                result.updated += updated
+        finally:
+            feed.close()  # stops the parsing thread when the database side fails
         result.bands = store.finish()
         if result.dry_run:
             transaction.set_rollback(True)
@@ -1269,7 +1288,7 @@ def import_job_create(*, upload, source: LeadSource, user) -> tuple[Any, CsvFile
 
 def import_job_inspect(job) -> CsvFile:
     with job.file.open("rb") as f:
-        return inspect_file(f)
+        return inspect_file(f, encoding=job.encoding, delimiter=job.delimiter)
 
 
 @dataclass
@@ -1283,7 +1302,7 @@ def import_job_preview(job, mapping: dict[str, str], limit: int = PREVIEW_ROWS) 
     """The first rows as they would be read with `mapping`, each problem placed on its cell.
     ImportFileError when the mapping itself is unusable."""
     with job.file.open("rb") as f:
-        csv_file = inspect_file(f)
+        csv_file = inspect_file(f, encoding=job.encoding, delimiter=job.delimiter)
         parser = RowParser(csv_file, mapping)
         rows = []
         try:
@@ -1337,10 +1356,12 @@ def import_job_run(job_id: int) -> None:
 
     from leads.models import ImportJob, ImportRowError, ImportStatus
 
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return  # already run or running (a task delivered twice)
     job = ImportJob.objects.select_related("source", "created_by").get(pk=job_id)
-    if job.status != ImportStatus.QUEUED:
-        return  # already run (a task delivered twice)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=timezone.now())
     key = PROGRESS_KEY.format(job.pk)
 
     def progress(rows: int, fraction: float) -> None:

@@ -96,6 +96,9 @@ def test_start_queues_the_task_and_the_run_records_outcome_and_rejected_rows(
     job.refresh_from_db()
     assert (job.status, job.total_rows, job.created_count, job.rejected_count) == ("done", 2, 1, 1)
     assert Lead.objects.get().email == "ann@example.com"
+    import_job_run(job.pk)  # delivered twice: the second run finds the job taken and does nothing
+    assert Lead.objects.count() == 1
+    assert job.row_errors.count() == 2
 
     progress = sales_client.get(reverse("leads:import_progress", args=[job.pk]))
     assert "Imported 2 rows" in progress.content.decode()
