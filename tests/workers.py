@@ -31,8 +31,11 @@ def celery_worker(queue: str, *, purge: bool = False):
     celery = Path(sys.executable).with_name("celery")
     command = [str(celery), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue]
     command += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{queue}-{os.getpid()}@%h"]
-    if purge:
-        command.append("--purge")
+    if purge:  # before the worker starts: `worker --purge` would race with the test's first task
+        from config.celery_app import app
+
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield proc
