@@ -29,6 +29,7 @@ import csv
 import io
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -693,7 +694,9 @@ def _attribute_value(raw: str) -> Any:
         return lowered == "true"
     if re.fullmatch(r"-?\d{1,15}", text):
         return int(text)
-    if re.fullmatch(r"-?\d{1,15}\.\d{1,10}", text):
+    if re.fullmatch(r"-?\d+\.\d+", text) and len(text.lstrip("-").replace(".", "").lstrip("0")) <= 15:
+        # A JSON number (what ICP number criteria test). With at most 15 significant digits the float
+        # carries exactly the decimal written in the file; a longer one stays text rather than be rounded.
         return float(text)
     return text
 
@@ -1011,7 +1014,7 @@ def import_path(path: str | Path, **kwargs) -> ImportResult:
         return import_file(f, **kwargs)
 
 
-class _Store:
+class _Store(ABC):
     def __init__(self, *, source: LeadSource, label: str, actor, actor_label: str):
         self.source = source
         self.label = label
@@ -1020,11 +1023,13 @@ class _Store:
         self.now = timezone.now()
         self.sla = timedelta(hours=source.sla_hours)
 
+    @abstractmethod
     def write(self, records: list[Record]) -> tuple[int, int]:
-        raise NotImplementedError
+        """Store one chunk of accepted records; returns (created, updated)."""
 
+    @abstractmethod
     def finish(self) -> dict[str, int]:
-        raise NotImplementedError
+        """Evaluate what needs it after the last chunk; returns leads per band."""
 
 
 class OrmStore(_Store):
@@ -1339,6 +1344,7 @@ def import_job_start(*, job, mapping: dict[str, str], dry_run: bool) -> None:
     job.dry_run = dry_run
     job.status = ImportStatus.QUEUED
     job.message = ""
+    job.bands = {}
     job.total_rows = job.processed_rows = job.created_count = job.updated_count = 0
     job.duplicate_count = job.rejected_count = 0
     job.started_at = job.finished_at = None
@@ -1403,7 +1409,7 @@ def import_job_run(job_id: int) -> None:
             updated_count=result.updated,
             duplicate_count=result.duplicates,
             rejected_count=result.rejected,
-            message=", ".join(f"{n} {band.replace('_', ' ')}" for band, n in sorted(result.bands.items())),
+            bands=result.bands,
             finished_at=timezone.now(),
         )
     cache.set(key, {"rows": result.rows, "fraction": 1.0}, 3600)

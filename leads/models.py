@@ -389,7 +389,8 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
-    message = models.TextField(blank=True)
+    bands = models.JSONField(default=dict, blank=True, help_text="Leads stored per ICP band.")
+    message = models.TextField(blank=True, help_text="Why the import failed.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -400,6 +401,10 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def bands_display(self) -> str:
+        return ", ".join(f"{n} {band.replace('_', ' ')}" for band, n in sorted(self.bands.items()))
 
 
 class ImportRowError(models.Model):

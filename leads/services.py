@@ -344,14 +344,15 @@ def leads_evaluate_bulk(*, queryset: QuerySet[Lead], actor_label: str) -> dict[s
             else queryset.filter(source__icp_profile__isnull=True)
         )
         if version is None:
-            _bulk_no_icp(subset, actor_label)
+            counts[Band.NEEDS_REVIEW] += _bulk_no_icp(subset, actor_label)
             continue
         for band, n in _bulk_evaluate_version(subset, version, actor_label).items():
             counts[band] += n
     return counts
 
 
-def _bulk_no_icp(queryset: QuerySet[Lead], actor_label: str) -> None:
+def _bulk_no_icp(queryset: QuerySet[Lead], actor_label: str) -> int:
+    """New leads with no ICP to check them against go to needs review; returns how many moved."""
     new = queryset.filter(status=LeadStatus.NEW)
     now = timezone.now()
     LeadEvent.objects.bulk_create(
@@ -364,7 +365,7 @@ def _bulk_no_icp(queryset: QuerySet[Lead], actor_label: str) -> None:
         )
         for pk in new.values_list("pk", flat=True)
     )
-    new.update(status=LeadStatus.NEEDS_REVIEW, updated_at=now)
+    return new.update(status=LeadStatus.NEEDS_REVIEW, updated_at=now)
 
 
 def verdict_select(queryset: QuerySet, rule_set: engine.RuleSet) -> tuple[str, list]:

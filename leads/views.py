@@ -103,12 +103,17 @@ def _mapping_from(request: HttpRequest, headers: list[str]) -> dict[str, str]:
     return {header: request.POST.get(f"map-{index}", "") for index, header in enumerate(headers)}
 
 
-def _job_context(job: ImportJob, mapping: dict[str, str] | None = None, mapping_error: str = "") -> dict:
-    context: dict = {"job": job, "mapping_error": mapping_error, "field_choices": importing.field_choices()}
+def _inspected(job: ImportJob) -> tuple[importing.CsvFile | None, str]:
     try:
-        csv_file = importing.import_job_inspect(job)
+        return importing.import_job_inspect(job), ""
     except importing.ImportFileError as exc:
-        context["file_error"] = str(exc)
+        return None, str(exc)
+
+
+def _job_context(job: ImportJob, csv_file, file_error: str, mapping=None, mapping_error: str = "") -> dict:
+    context: dict = {"job": job, "mapping_error": mapping_error, "field_choices": importing.field_choices()}
+    if csv_file is None:
+        context["file_error"] = file_error
         return context
     mapping = mapping if mapping is not None else job.mapping
     context["csv_file"] = csv_file
@@ -122,7 +127,6 @@ def _job_context(job: ImportJob, mapping: dict[str, str] | None = None, mapping_
     context["can_start"] = job.status in (ImportStatus.UPLOADED, ImportStatus.FAILED) or (
         job.status == ImportStatus.DONE and job.dry_run
     )
-    context["bands"] = job.message if job.status == ImportStatus.DONE else ""
     return context
 
 
@@ -132,11 +136,9 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
     """The mapping and preview of an upload (POST re-renders the preview for an edited mapping), then its
     progress and outcome."""
     job = _job_or_404(pk)
-    mapping = None
-    if request.method == "POST":
-        headers = importing.import_job_inspect(job).headers
-        mapping = _mapping_from(request, headers)
-    context = _job_context(job, mapping)
+    csv_file, file_error = _inspected(job)
+    mapping = _mapping_from(request, csv_file.headers) if request.method == "POST" and csv_file else None
+    context = _job_context(job, csv_file, file_error, mapping)
     template = "leads/import_job.html"
     if request.htmx and request.htmx.target == "import-preview":
         template += "#preview"
@@ -147,13 +149,16 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 @require_perm("leads.import_leads")
 def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_or_404(pk)
-    headers = importing.import_job_inspect(job).headers
-    mapping = _mapping_from(request, headers)
+    csv_file, file_error = _inspected(job)
+    if csv_file is None:
+        return render(request, "leads/import_job.html", _job_context(job, None, file_error), status=422)
+    mapping = _mapping_from(request, csv_file.headers)
     dry_run = request.POST.get("dry_run") == "1"
     try:
         importing.import_job_start(job=job, mapping=mapping, dry_run=dry_run)
     except importing.ImportFileError as exc:
-        return render(request, "leads/import_job.html", _job_context(job, mapping, str(exc)), status=422)
+        context = _job_context(job, csv_file, "", mapping, str(exc))
+        return render(request, "leads/import_job.html", context, status=422)
     messages.info(request, "Dry run queued: nothing will be stored." if dry_run else "Import queued.")
     return redirect("leads:import_job", pk=job.pk)
 
@@ -163,7 +168,7 @@ def import_start(request: HttpRequest, pk: int) -> HttpResponse:
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress block, polled by htmx while the import runs; once finished it renders the outcome."""
     job = _job_or_404(pk)
-    context = {"job": job, "progress": importing.import_job_progress(job), "bands": job.message}
+    context = {"job": job, "progress": importing.import_job_progress(job)}
     response = render(request, "leads/import_job.html#status", context)
     if request.htmx and job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         response["HX-Refresh"] = "true"  # finished: reload, so the page offers what comes next

@@ -287,3 +287,12 @@ def test_command_refuses_an_unusable_file_with_exit_status_1(bank_source, tmp_pa
     assert exc.value.code == 1
     data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert data["errors"][0]["message"] == "The file is empty."
+
+
+@pytest.mark.parametrize(
+    ("cell", "stored"),
+    [("12", 12), ("-3.25", -3.25), ("0.1", 0.1), ("TRUE", True), ("1234567890.123456789", "1234567890.123456789"),
+     ("£12", "£12"), ("007", 7)],
+)  # fmt: skip
+def test_attribute_cells_become_json_numbers_only_when_exact(cell, stored):
+    assert importing._attribute_value(cell) == stored

@@ -95,6 +95,7 @@ def test_start_queues_the_task_and_the_run_records_outcome_and_rejected_rows(
     import_job_run(job.pk)  # what the worker runs (a real worker runs it in tests/browser/test_import.py)
     job.refresh_from_db()
     assert (job.status, job.total_rows, job.created_count, job.rejected_count) == ("done", 2, 1, 1)
+    assert job.bands == {"needs_review": 1}  # the factory's source has no ICP: a person decides
     assert Lead.objects.get().email == "ann@example.com"
     import_job_run(job.pk)  # delivered twice: the second run finds the job taken and does nothing
     assert Lead.objects.count() == 1
@@ -102,6 +103,7 @@ def test_start_queues_the_task_and_the_run_records_outcome_and_rejected_rows(
 
     progress = sales_client.get(reverse("leads:import_progress", args=[job.pk]))
     assert "Imported 2 rows" in progress.content.decode()
+    assert "ICP: 1 needs review." in progress.content.decode()
     report = sales_client.get(reverse("leads:import_errors", args=[job.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
     assert rows[0] == ["row", "column", "problem"]
