@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config import views
 from config.api import api
+from partners import public as partner_public
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +12,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
+    path("partners/", include("partners.urls")),
+    # A partner answers a referral here, without an account: the signed token is the credential.
+    path("r/<str:token>/", partner_public.partner_link, name="partner_link"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

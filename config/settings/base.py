@@ -159,6 +159,13 @@ def mailers_from_url(url: str) -> dict:
 # By default mail goes to files under var/mail, so the demo never sends anything.
 MAILERS = mailers_from_url(env.str("EMAIL_URL", default="filemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Passthrough <passthrough@localhost>")
+# Absolute links in emails (partner response links) start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# Referrals: how long a partner's response link works, and whether a declined or expired introduction
+# is offered to the next-best partner automatically (else the lead goes back to triage).
+REFERRAL_LINK_MAX_AGE_DAYS = env.int("REFERRAL_LINK_MAX_AGE_DAYS", default=90)
+REFERRAL_AUTO_REOFFER = env.bool("REFERRAL_AUTO_REOFFER", default=True)
 
 # Celery: the kombu filesystem broker under var/ needs no service; Redis/RabbitMQ by URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -175,6 +182,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("data_folder_in", "processed_folder", "control_folder"):
         Path(CELERY_BROKER_TRANSPORT_OPTIONS[_folder]).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3  # a web request queueing a task must not hang on a dead broker
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -186,6 +194,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Periodic tasks live here (django-celery-beat does not yet support Django 6.1).
 CELERY_BEAT_SCHEDULE = {
     "core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+    "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 60.0},
+    "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
+    "referrals-remind": {"task": "partners.remind_partners", "schedule": 900.0},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/htmx.html"

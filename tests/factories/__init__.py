@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
@@ -100,3 +101,58 @@ class ImportJobFactory(factory.django.DjangoModelFactory):
         lambda: {"Lead ID": "external_id", "Email Address": "email", "Full Name": "name",
                  "Company Name": "company", "No. of employees": "employees", "Country": "country"}
     )  # fmt: skip
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.Partner"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Partner {n}")
+    slug = factory.Sequence(lambda n: f"partner-{n}")
+    kind = "lender"
+    status = "active"
+    grade = "B"
+    description = "Loans for young businesses."
+    website = "https://partner.example"
+    public_email = "hello@partner.example"
+    countries = factory.LazyFunction(lambda: ["GB"])
+
+    @factory.post_generation
+    def contact(self, create, extracted, **kwargs):
+        """A contact who receives introductions, unless `contact=False`."""
+        if create and extracted is not False:
+            PartnerContactFactory(partner=self)
+
+
+class PartnerContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.PartnerContact"
+
+    partner = factory.SubFactory(PartnerFactory, contact=False)
+    name = "Pat Partner"
+    email = factory.Sequence(lambda n: f"intro{n}@partner.example")
+    receives_introductions = True
+
+
+class FeeAgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.FeeAgreement"
+
+    partner = factory.SubFactory(PartnerFactory)
+    currency = "EUR"
+    per_accepted = Decimal("25.00")
+    per_conversion = Decimal("100.00")
+    percent_of_deal = Decimal("10.00")
+    percent_cap = Decimal("500.00")
+    valid_from = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=30))
+
+
+class ConsentingLeadFactory(LeadFactory):
+    """A disqualified lead who agreed to partner sharing: ready to be introduced."""
+
+    status = "disqualified"
+    budget = Decimal("8000.00")
+    budget_currency = "EUR"
+    partner_sharing_consent_at = factory.LazyFunction(timezone.now)
+    partner_sharing_consent_version = "2026-01"
