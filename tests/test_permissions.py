@@ -8,7 +8,13 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import ROLES, make_user
-from tests.factories import ICPVersionFactory, ImportJobFactory, LeadFactory
+from tests.factories import (
+    ConsentingLeadFactory,
+    FeeAgreementFactory,
+    ICPVersionFactory,
+    ImportJobFactory,
+    LeadFactory,
+)
 
 SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
 
@@ -28,6 +34,7 @@ MATRIX = {
 PUBLIC = {
     "login": "the way in",
     "healthz": "load balancers and monitors; shows only up/down",
+    "partner_link": "a partner answers a referral without an account; the signed token is the credential",
 }
 # url name -> roles allowed to POST (others 403, anonymous to login)
 POST_ONLY = {"logout": None, "leads:icp_publish": {MANAGER, ADMIN}, "leads:import_start": {SALES, ADMIN}}
@@ -46,7 +53,14 @@ def url_names(patterns=None, namespace=""):
 
 def url_for(name: str) -> str:
     kwargs = {}
-    if name == "leads:detail":
+    if name == "partner_link":
+        from partners.links import referral_token
+        from partners.services import referral_send
+
+        lead = ConsentingLeadFactory()
+        referral = referral_send(lead=lead, partner=FeeAgreementFactory().partner, mode="introduce")
+        kwargs = {"token": referral_token(referral)}
+    elif name == "leads:detail":
         kwargs = {"pk": LeadFactory().pk}
     elif name in ("leads:icp_version", "leads:icp_publish"):
         kwargs = {"pk": ICPVersionFactory().pk}
@@ -103,7 +117,7 @@ def test_admin_is_for_admins_only(client, role):
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_public_urls_answer_anonymous(client, name):
-    response = client.get(reverse(name))
+    response = client.get(url_for(name))
 
     assert response.status_code == 200
 
