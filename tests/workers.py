@@ -25,9 +25,15 @@ def database_url_for_worker() -> str:
 
 
 @contextmanager
-def celery_worker(queue: str, *, purge: bool = False):
-    """A `celery worker` subprocess consuming `queue`; its log is printed (shown when a test fails)."""
-    env = {**os.environ, "DATABASE_URL": database_url_for_worker(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+def celery_worker(queue: str, *, purge: bool = False, env: dict[str, str] | None = None):
+    """A `celery worker` subprocess consuming `queue`; its log is printed (shown when a test fails).
+    `env` adds environment variables (e.g. PASSTHROUGH_TEST_MAIL_DIR: the worker writes emails there)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_worker(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        **(env or {}),
+    }
     celery = Path(sys.executable).with_name("celery")
     command = [str(celery), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue]
     command += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{queue}-{os.getpid()}@%h"]

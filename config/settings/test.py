@@ -1,5 +1,7 @@
 """`make test`: the same wiring as production, with fast hashing and plain static storage."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, STORAGES, VAR_DIR
 
@@ -14,6 +16,13 @@ CACHES = {
     }
 }
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+if os.environ.get("PASSTHROUGH_TEST_MAIL_DIR"):  # a worker subprocess in a test: emails as files the test counts
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": os.environ["PASSTHROUGH_TEST_MAIL_DIR"]},
+        }
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker subprocess can open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-passthrough.sqlite3")}

@@ -20,9 +20,16 @@ def _requalify(options) -> dict:
     return run_requalify(rows=options["rows"] or 100_000)
 
 
+def _match(options) -> dict:
+    from partners.bench import run_match
+
+    return run_match(partners=options["partners"])
+
+
 SCENARIOS = {
     "import": (_import, "CSV import through the real service vs raw COPY and django-import-export"),
     "requalify": (_requalify, "re-evaluate stored leads after publishing a new ICP version"),
+    "match": (_match, "rank --partners N partners for a lead, with explanations"),
 }
 
 
@@ -33,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("scenario", choices=sorted(SCENARIOS))
         parser.add_argument("--rows", type=int, default=0, help="How many rows/leads (default 100,000).")
         parser.add_argument("--import-export-rows", type=int, default=20_000)
+        parser.add_argument("--partners", type=int, default=1000, help="match: how many partners (default 1,000).")
         parser.add_argument("--json", action="store_true", help="End with one JSON object on the last line.")
 
     def handle(self, *args, **options):

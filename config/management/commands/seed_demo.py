@@ -5,6 +5,7 @@ from django.db import transaction
 
 from config.roles import Role
 from leads.seed import seed_leads
+from partners.seed import seed_partners, seed_referral_history
 
 DEMO_PASSWORD = "passthrough-demo"  # noqa: S105 - demo only; printed for the person running `make run`
 DEMO_USERS = [
@@ -28,7 +29,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             users_created = self.seed_users()
         leads_created = seed_leads(count=leads)
-        self.stdout.write(f"Demo users created: {users_created}; leads created: {leads_created} (of {leads}).")
+        with transaction.atomic():
+            partners = seed_partners()
+        referrals = seed_referral_history()
+        self.stdout.write(
+            f"Demo users created: {users_created}; leads created: {leads_created} (of {leads}); "
+            f"partners: {len(partners)}; referrals created: {referrals}."
+        )
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, *_, role in DEMO_USERS:
             self.stdout.write(f"  {username:<8} {role or 'Admin (superuser, /admin/)'}")
