@@ -3,8 +3,11 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
+from nurture.models import OutboundMessage
+from partners.models import FeeAccrual, FeeAgreement, Partner, Referral
 
 
 @pytest.mark.django_db
@@ -35,3 +38,32 @@ def test_seed_demo_twice_changes_nothing():
 def test_seed_demo_refuses_negative_count():
     with pytest.raises(CommandError, match="--leads must be zero or more"):
         call_command("seed_demo", leads=-1)
+
+
+@pytest.mark.django_db
+def test_seed_demo_adds_partners_with_fee_terms_and_referral_history():
+    call_command("seed_demo", leads=300, stdout=StringIO())
+
+    partners = Partner.objects.all()
+    assert partners.count() == 12
+    assert set(partners.values_list("kind", flat=True)) >= {"lender", "brand", "software", "gym", "training"}
+    assert partners.filter(status="paused").count() == 1
+    # Every partner has an agreement in force today, and an earlier one that ended.
+    today = timezone.localdate()
+    assert all(p.agreements.filter(valid_from__lte=today, valid_to__isnull=True).count() == 1 for p in partners)
+    assert FeeAgreement.objects.filter(valid_to__lt=today).count() == 12
+    referrals = Referral.objects.all()
+    assert referrals.count() > 0
+    assert set(referrals.values_list("status", flat=True)) >= {"sent", "converted"}
+    assert FeeAccrual.objects.filter(kind__startswith="conversion").exists()
+    assert not OutboundMessage.objects.filter(status="queued").exists()  # history: already sent
+
+
+@pytest.mark.django_db
+def test_seed_demo_partners_twice_changes_nothing():
+    call_command("seed_demo", leads=100, stdout=StringIO())
+    before = (Partner.objects.count(), Referral.objects.count(), FeeAccrual.objects.count())
+
+    call_command("seed_demo", leads=100, stdout=StringIO())
+
+    assert (Partner.objects.count(), Referral.objects.count(), FeeAccrual.objects.count()) == before
