@@ -1,13 +1,16 @@
 """The outbox with real Celery workers on the configured broker (Redis in CI): a send task delivered twice
-sends one email; with the broker down the referral is still saved and the email goes out after the sweep."""
+sends one email; with the broker down the referral is still saved and the email goes out after the sweep;
+the beat task that expires unanswered introductions re-offers the lead."""
 
 import os
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from config.celery_app import app
 from config.models import Heartbeat
@@ -16,6 +19,7 @@ from nurture.models import MessageStatus, OutboundMessage
 from nurture.tasks import outbox_sweep, send_message
 from partners.models import Referral
 from partners.services import referral_send
+from partners.tasks import expire_referrals
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory
 from tests.workers import celery_worker, wait_for
 
@@ -98,3 +102,23 @@ def test_broker_down_keeps_the_referral_and_the_sweep_sends_the_email(mail_dir, 
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert [referral.tracking_code in email for email in emails_in(mail_dir)] == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expiry_task_in_a_worker_reoffers_the_lead_to_the_next_partner(mail_dir, queue):
+    lead = ConsentingLeadFactory()
+    first, second = FeeAgreementFactory(partner__grade="A").partner, FeeAgreementFactory(partner__grade="C").partner
+    with transaction.atomic():
+        referral = referral_send(lead=lead, partner=first, mode="introduce")
+    Referral.objects.filter(pk=referral.pk).update(respond_by=timezone.now() - timedelta(minutes=1))
+
+    with celery_worker(queue, env={"PASSTHROUGH_TEST_MAIL_DIR": str(mail_dir)}):
+        expire_referrals.apply_async(queue=queue)  # what beat runs every five minutes
+        drain(queue)
+
+    referral.refresh_from_db()
+    assert referral.status == "expired"
+    reoffered = Referral.objects.get(lead=lead, partner=second)
+    assert (reoffered.status, reoffered.mode) == ("sent", "introduce")
+    assert list(lead.events.filter(verb__startswith="referral").values_list("verb", flat=True)) == ["referral_expired"]
+    assert lead.events.filter(verb="referred").count() == 2
