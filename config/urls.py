@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config import views
 from config.api import api
+from nurture import public as nurture_public
 from partners import public as partner_public
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     # A partner answers a referral here, without an account: the signed token is the credential.
     path("r/<str:token>/", partner_public.partner_link, name="partner_link"),
+    # A lead stops our emails here, without an account: the signed token names the lead.
+    path("u/<str:token>/", nurture_public.unsubscribe, name="unsubscribe"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -313,6 +313,10 @@ def lead_evaluate(
             at=now,
             data={"from": previous, "to": lead.status, "why": f"ICP {verdict.band}"},
         )
+    if previous == LeadStatus.NURTURING and lead.status == LeadStatus.QUALIFIED:
+        from nurture.services import enrollments_handback  # nurture builds on leads, not the other way round
+
+        enrollments_handback(lead_ids=[lead.pk], now=now)
     return evaluation
 
 
@@ -412,13 +416,24 @@ def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_
             [actor_label, now, version.pk, now],
         )
         cursor.execute(
+            f"SELECT l.id FROM {ev} e JOIN {lead_t} l ON l.id = e.lead_id "  # noqa: S608 - table names and constants, values bound
+            f"WHERE {batch} AND l.status = 'nurturing' AND e.band = 'qualified'",
+            [version.pk, now],
+        )
+        handback = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
             f"UPDATE {lead_t} AS l SET evaluation_id = e.id, status = {new_status}, updated_at = %s, "  # noqa: S608 - table names and constants, values bound
             f"primary_reason_id = CASE WHEN e.band = 'qualified' THEN NULL ELSE e.primary_reason_id END "
             f"FROM {ev} e WHERE e.lead_id = l.id AND {batch}",
             [now, version.pk, now],
         )
         cursor.execute(f"SELECT e.band, COUNT(*) FROM {ev} e WHERE {batch} GROUP BY e.band", [version.pk, now])  # noqa: S608 - table names and constants, values bound
-        return dict(cursor.fetchall())
+        counts = dict(cursor.fetchall())
+    if handback:  # nurtured leads that qualify now leave nurture and go back to their owner
+        from nurture.services import enrollments_handback
+
+        enrollments_handback(lead_ids=handback, now=now)
+    return counts
 
 
 # ICP versions -------------------------------------------------------------------------------------------

@@ -6,16 +6,33 @@ every minute) delivers whatever is due. `message_deliver` claims the row with a 
 task delivered twice, or a task racing the sweep, sends the email once.
 """
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
+from django.template import Context, Template
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
-from nurture.models import MessageStatus, OutboundMessage
+from leads.models import LeadStatus
+from nurture.models import (
+    LIVE_ENROLLMENT_STATUSES,
+    Enrollment,
+    EnrollmentStatus,
+    HelpfulReply,
+    MessageStatus,
+    NurtureTask,
+    OutboundMessage,
+    Step,
+    StepKind,
+    Track,
+)
 
 log = logging.getLogger(__name__)
 
@@ -135,3 +152,477 @@ def outbox_sweep(*, now: datetime | None = None) -> dict[str, int]:
         outcome = message_deliver(message_id=message_id, now=now)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+# Nurture: enrollments, the due-step sweep, unsubscribing, helpful replies ----------------------------------
+
+
+class NurtureError(Exception):
+    """A nurture action that is not allowed now; `errors` maps a field to messages when input was bad."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+ENROLLABLE = {LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW, LeadStatus.HELPED}
+UNSUBSCRIBE_SALT = "nurture.unsubscribe"
+
+
+def _lock_lead(lead):
+    from leads.models import Lead
+
+    return Lead.objects.select_for_update(of=("self",)).select_related("source", "owner").get(pk=lead.pk)
+
+
+def _user(actor):
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def unsubscribe_token(lead_id: int) -> str:
+    return signing.dumps(lead_id, salt=UNSUBSCRIBE_SALT, compress=False)
+
+
+def unsubscribe_url(lead_id: int) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("unsubscribe", args=[unsubscribe_token(lead_id)])
+
+
+def lead_id_from_unsubscribe_token(token: str) -> int | None:
+    """The lead an unsubscribe link is for, or None when it was altered. Unsubscribe links never expire."""
+    try:
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def track_refusal(*, lead, track: Track) -> str | None:
+    """Why `lead` may not join `track` (consent, do-not-contact, status, an enrollment already live)."""
+    if lead.do_not_contact:
+        return "This lead asked not to be contacted, so it cannot be nurtured."
+    if lead.status == LeadStatus.NURTURING or lead.enrollments.filter(status__in=LIVE_ENROLLMENT_STATUSES).exists():
+        return "This lead is already in a nurture track; stop that enrollment first."
+    if lead.status not in ENROLLABLE:
+        return f"A lead that is {LeadStatus(lead.status).label.lower()} cannot be nurtured."
+    if not track.active:
+        return f"The track “{track}” is not taking new leads."
+    kinds = {step.kind for step in track.steps.all()}
+    if not kinds:
+        return f"The track “{track}” has no steps yet."
+    if StepKind.EMAIL in kinds and not lead.has_marketing_consent:
+        return (
+            f"This lead has not agreed to marketing emails, and “{track}” emails them. "
+            "Choose a track without emails, or send a helpful reply instead."
+        )
+    return None
+
+
+@transaction.atomic
+def enrollment_create(*, lead, track: Track, actor=None, actor_label: str = "", now: datetime | None = None):
+    """Put a lead on a track: one live enrollment per lead; the first step runs after its delay."""
+    from leads.services import lead_event_record, lead_transition
+
+    now = now or timezone.now()
+    lead = _lock_lead(lead)
+    refusal = track_refusal(lead=lead, track=track)
+    if refusal:
+        raise NurtureError(refusal)
+    first = track.steps.order_by("position").first()
+    enrollment = Enrollment.objects.create(
+        lead=lead,
+        track=track,
+        next_position=first.position,
+        next_run_at=now + timedelta(hours=first.delay_hours),
+        enrolled_by=_user(actor),
+        started_at=now,
+    )
+    lead_transition(lead=lead, to=LeadStatus.NURTURING, actor=actor, actor_label=actor_label)
+    lead_event_record(
+        lead=lead,
+        verb="enrolled",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={"track": track.name, "enrollment": enrollment.pk},
+    )
+    return enrollment
+
+
+def _lock_enrollment(enrollment: Enrollment) -> Enrollment:
+    _lock_lead(enrollment.lead)
+    return Enrollment.objects.select_for_update(of=("self",)).select_related("lead", "track").get(pk=enrollment.pk)
+
+
+@transaction.atomic
+def enrollment_pause(*, enrollment: Enrollment, actor=None, actor_label: str = "", now: datetime | None = None):
+    from leads.services import lead_event_record
+
+    now = now or timezone.now()
+    enrollment = _lock_enrollment(enrollment)
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise NurtureError(
+            f"Only an active enrollment can be paused; this one is {enrollment.get_status_display().lower()}."
+        )
+    enrollment.status, enrollment.paused_at = EnrollmentStatus.PAUSED, now
+    enrollment.save(update_fields=["status", "paused_at"])
+    lead_event_record(
+        lead=enrollment.lead,
+        verb="nurture_paused",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={"track": enrollment.track.name},
+    )
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_resume(*, enrollment: Enrollment, actor=None, actor_label: str = "", now: datetime | None = None):
+    """Carry on where it stopped: the time left before the next step is kept."""
+    from leads.services import lead_event_record
+
+    now = now or timezone.now()
+    enrollment = _lock_enrollment(enrollment)
+    if enrollment.status != EnrollmentStatus.PAUSED:
+        raise NurtureError(
+            f"Only a paused enrollment can be resumed; this one is {enrollment.get_status_display().lower()}."
+        )
+    if enrollment.lead.do_not_contact:
+        raise NurtureError("This lead asked not to be contacted; the enrollment cannot be resumed.")
+    if enrollment.next_run_at is not None and enrollment.paused_at is not None:
+        enrollment.next_run_at += now - enrollment.paused_at
+    enrollment.status, enrollment.paused_at = EnrollmentStatus.ACTIVE, None
+    enrollment.save(update_fields=["status", "paused_at", "next_run_at"])
+    lead_event_record(
+        lead=enrollment.lead,
+        verb="nurture_resumed",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={"track": enrollment.track.name},
+    )
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_stop(
+    *, enrollment: Enrollment, reason: str, actor=None, actor_label: str = "", now: datetime | None = None
+):
+    """End an enrollment by hand; the lead goes back to the triage queue for another redirect."""
+    from leads.services import lead_event_record, lead_transition
+
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise NurtureError("Say why the enrollment is stopped.", {"reason": ["This field is required."]})
+    enrollment = _lock_enrollment(enrollment)
+    if not enrollment.is_live:
+        raise NurtureError(f"This enrollment already ended ({enrollment.get_status_display().lower()}).")
+    _end(enrollment, EnrollmentStatus.STOPPED, reason, now)
+    lead = enrollment.lead
+    lead_event_record(
+        lead=lead,
+        verb="nurture_stopped",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={"track": enrollment.track.name, "reason": reason},
+    )
+    if lead.status == LeadStatus.NURTURING:
+        band = lead.evaluation.band if lead.evaluation_id else "needs_review"
+        lead_transition(
+            lead=lead,
+            to=LeadStatus.DISQUALIFIED if band == "disqualified" else LeadStatus.NEEDS_REVIEW,
+            actor=actor,
+            actor_label=actor_label,
+            data={"why": "Nurture stopped: back to triage."},
+        )
+    return enrollment
+
+
+def _end(enrollment: Enrollment, status: str, reason: str, now: datetime) -> None:
+    enrollment.status, enrollment.end_reason, enrollment.finished_at = status, reason[:300], now
+    enrollment.next_position, enrollment.next_run_at = None, None
+    enrollment.save(update_fields=["status", "end_reason", "finished_at", "next_position", "next_run_at"])
+
+
+@transaction.atomic
+def lead_unsubscribe(*, lead, via: str = "unsubscribe link", now: datetime | None = None) -> int:
+    """The lead asked us to stop: do-not-contact is set, live enrollments end, queued emails to them are
+    cancelled. Safe to repeat. Returns how many enrollments ended."""
+    from leads.services import lead_event_record
+
+    now = now or timezone.now()
+    lead = _lock_lead(lead)
+    live = list(lead.enrollments.select_for_update().filter(status__in=LIVE_ENROLLMENT_STATUSES))
+    for enrollment in live:
+        _end(enrollment, EnrollmentStatus.UNSUBSCRIBED, f"Unsubscribed ({via})", now)
+    cancelled = OutboundMessage.objects.filter(lead=lead, to_email=lead.email, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.CANCELLED, last_error="The lead unsubscribed."
+    )
+    if not lead.do_not_contact:
+        lead.do_not_contact = True
+        lead.save(update_fields=["do_not_contact", "updated_at"])
+        lead_event_record(
+            lead=lead,
+            verb="unsubscribed",
+            actor_label="lead",
+            at=now,
+            data={"via": via, "enrollments_ended": len(live), "emails_cancelled": cancelled},
+        )
+    return len(live)
+
+
+def enrollments_handback(*, lead_ids: list[int], now: datetime | None = None) -> int:
+    """Leads that re-qualified while in nurture (a re-qualify step, an API update, an edit, a new ICP):
+    their enrollments end as re-qualified, the owner is told (email + timeline). Returns how many."""
+    from leads.models import Lead, LeadEvent
+
+    if not lead_ids:
+        return 0
+    now = now or timezone.now()
+    ended = 0
+    for lead in Lead.objects.filter(pk__in=lead_ids, status=LeadStatus.QUALIFIED).select_related("owner"):
+        live = Enrollment.objects.filter(lead=lead, status__in=LIVE_ENROLLMENT_STATUSES).select_related("track")
+        tracks = [e.track.name for e in live]
+        if not tracks:
+            continue
+        live.update(
+            status=EnrollmentStatus.REQUALIFIED,
+            finished_at=now,
+            next_position=None,
+            next_run_at=None,
+            end_reason="Now fits the ICP: handed to the owner.",
+        )
+        LeadEvent.objects.create(
+            lead=lead,
+            verb="requalified_from_nurture",
+            actor_label="system",
+            at=now,
+            data={"tracks": tracks, "owner": lead.owner.get_username() if lead.owner else ""},
+        )
+        if lead.owner and lead.owner.email:
+            message_queue(
+                key=f"lead:{lead.pk}:handback:{now.isoformat()}",
+                kind="owner_handback",
+                to_email=lead.owner.email,
+                to_name=lead.owner.get_full_name(),
+                subject=f"{lead} now qualifies",
+                body=render_to_string(
+                    "nurture/email/handback.txt",
+                    {"lead": lead, "tracks": tracks, "link": settings.SITE_URL.rstrip("/") + lead.get_absolute_url()},
+                ),
+                lead=lead,
+            )
+        ended += 1
+    return ended
+
+
+class _StepRunner:
+    """Runs one claimed batch of due enrollments with set-based writes."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.steps: dict[int, list[Step]] = {}
+        self.templates: dict[int, tuple[Template, Template]] = {}
+        self.counts = {"emails": 0, "tasks": 0, "requalified": 0, "rechecked": 0, "completed": 0, "stopped": 0}
+
+    def track_steps(self, track_id: int) -> list[Step]:
+        if track_id not in self.steps:
+            self.steps[track_id] = list(Step.objects.filter(track_id=track_id).order_by("position"))
+        return self.steps[track_id]
+
+    def compiled(self, step: Step) -> tuple[Template, Template]:
+        if step.pk not in self.templates:
+            self.templates[step.pk] = (Template(step.subject), Template(step.body))
+        return self.templates[step.pk]
+
+    def run(self, batch: list[Enrollment]) -> None:
+        from leads.models import LeadEvent
+        from leads.services import leads_evaluate_bulk
+
+        now = self.now
+        messages, tasks, events, recheck = [], [], [], []
+        advance: dict[tuple[int | None, datetime | None, bool], list[int]] = {}
+        stopped: dict[str, list[int]] = {}
+        for enrollment in batch:
+            lead, steps = enrollment.lead, self.track_steps(enrollment.track_id)
+            step = next((s for s in steps if s.position == enrollment.next_position), None)
+            if lead.do_not_contact or (step and step.kind == StepKind.EMAIL and not lead.has_marketing_consent):
+                why = "Do not contact" if lead.do_not_contact else "No marketing consent"
+                stopped.setdefault(why, []).append(enrollment.pk)
+                events.append(
+                    LeadEvent(
+                        lead_id=lead.pk,
+                        verb="nurture_stopped",
+                        actor_label="system",
+                        at=now,
+                        data={"track_id": enrollment.track_id, "reason": why},
+                    )
+                )
+                continue
+            if step is not None:
+                data = {"track_id": enrollment.track_id, "step": step.position, "kind": step.kind}
+                if step.kind == StepKind.EMAIL:
+                    subject, body = self.compiled(step)
+                    context = Context({"lead": lead, "unsubscribe_url": unsubscribe_url(lead.pk)})
+                    key = f"enrollment:{enrollment.pk}:step:{step.position}"
+                    messages.append(
+                        OutboundMessage(
+                            idempotency_key=key,
+                            kind="nurture_email",
+                            to_email=lead.email,
+                            to_name=lead.name,
+                            subject=" ".join(subject.render(context).split())[:300],
+                            body=body.render(context).strip()
+                            + UNSUBSCRIBE_FOOTER.format(url=context["unsubscribe_url"]),
+                            lead_id=lead.pk,
+                            next_attempt_at=now,
+                        )
+                    )
+                    data["subject"] = messages[-1].subject
+                elif step.kind == StepKind.TASK:
+                    tasks.append(
+                        NurtureTask(
+                            enrollment_id=enrollment.pk,
+                            lead_id=lead.pk,
+                            assigned_to_id=lead.owner_id,
+                            title=(step.body.splitlines() or ["Follow up"])[0][:300],
+                            details=step.body,
+                            due_at=now + timedelta(days=2),
+                        )
+                    )
+                else:
+                    recheck.append(lead.pk)
+                events.append(LeadEvent(lead_id=lead.pk, verb="nurture_step", actor_label="system", at=now, data=data))
+            following = next((s for s in steps if step is not None and s.position > step.position), None)
+            target = (
+                (following.position, now + timedelta(hours=following.delay_hours), False)
+                if following is not None
+                else (None, None, True)
+            )
+            advance.setdefault(target, []).append(enrollment.pk)
+        OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
+        NurtureTask.objects.bulk_create(tasks, ignore_conflicts=True)
+        LeadEvent.objects.bulk_create(events)
+        if recheck:  # first: leads that qualify now leave nurture (re-qualified) before the others advance
+            from leads.models import Lead
+
+            leads_evaluate_bulk(queryset=Lead.objects.filter(pk__in=recheck), actor_label="nurture")
+            self.counts["rechecked"] += len(recheck)
+            self.counts["requalified"] += Enrollment.objects.filter(
+                lead_id__in=recheck, status=EnrollmentStatus.REQUALIFIED, finished_at=now
+            ).count()
+        for (position, run_at, done), ids in advance.items():
+            changes = {"next_position": position, "next_run_at": run_at, "steps_done": F("steps_done") + 1}
+            if done:
+                changes |= {"status": EnrollmentStatus.COMPLETED, "finished_at": now, "end_reason": "Track finished."}
+            moved = Enrollment.objects.filter(pk__in=ids, status=EnrollmentStatus.ACTIVE).update(**changes)
+            if done:
+                self.counts["completed"] += moved
+        for why, ids in stopped.items():
+            Enrollment.objects.filter(pk__in=ids).update(
+                status=EnrollmentStatus.STOPPED, end_reason=why, finished_at=now, next_position=None, next_run_at=None
+            )
+            self.counts["stopped"] += len(ids)
+        self.counts["emails"] += len(messages)
+        self.counts["tasks"] += len(tasks)
+
+
+UNSUBSCRIBE_FOOTER = "\n\n--\nYou get these emails because you asked us for information. Stop them: {url}\n"
+
+
+def nurture_run_due(*, now: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:
+    """Run every due step, a batch at a time. Each batch is claimed with SELECT … FOR UPDATE SKIP LOCKED and
+    written in one transaction, so several workers (or a second run) never run a step twice. Emails go to
+    the outbox (the outbox sweep sends them: one queued task, not one per email)."""
+    from nurture.tasks import outbox_sweep as sweep_task
+
+    now = now or timezone.now()
+    runner = _StepRunner(now)
+    batches = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=EnrollmentStatus.ACTIVE, next_run_at__lte=now)
+                .select_related("lead")
+                .order_by("next_run_at")[:batch_size]
+            )
+            if not batch:
+                break
+            runner.run(batch)
+            batches += 1
+    if runner.counts["emails"] or runner.counts["requalified"]:
+        enqueue(sweep_task)
+    return {"batches": batches, **runner.counts}
+
+
+# Helpful replies -----------------------------------------------------------------------------------------
+
+
+def helpful_reply_render(*, reply: HelpfulReply, lead) -> tuple[str, str]:
+    """The reply's subject and body for this lead, ready to edit before sending."""
+    context = Context({"lead": lead})
+    return " ".join(Template(reply.subject).render(context).split()), Template(reply.body).render(context).strip()
+
+
+def helpful_replies_for(lead) -> list[HelpfulReply]:
+    """Templates for the lead's reason first, then the others."""
+    replies = list(HelpfulReply.objects.filter(active=True).select_related("reason"))
+    return sorted(replies, key=lambda r: (r.reason_id != lead.primary_reason_id, r.reason.position, r.position))
+
+
+@transaction.atomic
+def helpful_reply_send(
+    *,
+    lead,
+    subject: str,
+    body: str,
+    reply: HelpfulReply | None = None,
+    actor=None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> OutboundMessage:
+    """Answer the lead with useful resources. Records the first response; an undecided lead becomes helped.
+    The same text sent twice (a double click) is one email."""
+    from leads.services import lead_event_record, lead_transition
+
+    now = now or timezone.now()
+    subject, body = " ".join((subject or "").split()), (body or "").strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = ["Write a subject."]
+    if not body:
+        errors["body"] = ["Write the reply."]
+    if errors:
+        raise NurtureError("The reply is incomplete.", errors)
+    lead = _lock_lead(lead)
+    if lead.do_not_contact:
+        raise NurtureError("This lead asked not to be contacted; no reply can be sent.")
+    if lead.status in (LeadStatus.QUALIFIED, LeadStatus.CLOSED, LeadStatus.NEW):
+        raise NurtureError(f"A lead that is {LeadStatus(lead.status).label.lower()} is not answered from here.")
+    digest = hashlib.sha256(f"{subject}\n{body}".encode()).hexdigest()[:16]
+    message = message_queue(
+        key=f"lead:{lead.pk}:reply:{digest}",
+        kind="helpful_reply",
+        to_email=lead.email,
+        to_name=lead.name,
+        subject=subject,
+        body=body,
+        lead=lead,
+    )
+    if lead.first_response_at is None:
+        lead.first_response_at = now
+        lead.save(update_fields=["first_response_at", "updated_at"])
+    lead_event_record(
+        lead=lead,
+        verb="helpful_reply_sent",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={"subject": subject, "template": reply.title if reply else ""},
+    )
+    if lead.status in (LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW):
+        lead_transition(lead=lead, to=LeadStatus.HELPED, actor=actor, actor_label=actor_label)
+    return message

@@ -16,3 +16,9 @@ def send_message(self, *, message_id: int) -> str:
 def outbox_sweep() -> dict:
     """Every minute (beat): send what is due: mail queued while the broker was down, and retries."""
     return services.outbox_sweep()
+
+
+@shared_task(name="nurture.run_due")
+def run_due() -> dict:
+    """Every minute (beat): run the nurture steps that are due. Safe with several workers at once."""
+    return services.nurture_run_due()

@@ -35,6 +35,7 @@ PUBLIC = {
     "login": "the way in",
     "healthz": "load balancers and monitors; shows only up/down",
     "partner_link": "a partner answers a referral without an account; the signed token is the credential",
+    "unsubscribe": "a lead stops our emails without an account; the signed token names the lead",
 }
 # url name -> roles allowed to POST (others 403, anonymous to login)
 POST_ONLY = {"logout": None, "leads:icp_publish": {MANAGER, ADMIN}, "leads:import_start": {SALES, ADMIN}}
@@ -53,7 +54,11 @@ def url_names(patterns=None, namespace=""):
 
 def url_for(name: str) -> str:
     kwargs = {}
-    if name == "partner_link":
+    if name == "unsubscribe":
+        from nurture.services import unsubscribe_token
+
+        kwargs = {"token": unsubscribe_token(LeadFactory().pk)}
+    elif name == "partner_link":
         from partners.links import referral_token
         from partners.services import referral_send
 

@@ -195,6 +195,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
     "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 60.0},
+    "nurture-run-due": {"task": "nurture.run_due", "schedule": 60.0},
     "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
     "referrals-remind": {"task": "partners.remind_partners", "schedule": 900.0},
 }

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from config.roles import Role
 from leads.seed import seed_leads
+from nurture.seed import seed_enrollments, seed_tracks
 from partners.seed import seed_partners, seed_referral_history
 
 DEMO_PASSWORD = "passthrough-demo"  # noqa: S105 - demo only; printed for the person running `make run`
@@ -32,9 +33,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             partners = seed_partners()
         referrals = seed_referral_history()
+        with transaction.atomic():
+            tracks = seed_tracks()
+        enrollments = seed_enrollments()
         self.stdout.write(
             f"Demo users created: {users_created}; leads created: {leads_created} (of {leads}); "
-            f"partners: {len(partners)}; referrals created: {referrals}."
+            f"partners: {len(partners)}; referrals created: {referrals}; tracks: {len(tracks)}; "
+            f"enrollments created: {enrollments}."
         )
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, *_, role in DEMO_USERS:
