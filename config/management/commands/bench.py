@@ -26,10 +26,17 @@ def _match(options) -> dict:
     return run_match(partners=options["partners"])
 
 
+def _nurture(options) -> dict:
+    from nurture.bench import run_nurture
+
+    return run_nurture(enrollments=options["enrollments"], due=options["due"])
+
+
 SCENARIOS = {
     "import": (_import, "CSV import through the real service vs raw COPY and django-import-export"),
     "requalify": (_requalify, "re-evaluate stored leads after publishing a new ICP version"),
     "match": (_match, "rank --partners N partners for a lead, with explanations"),
+    "nurture": (_nurture, "one sweep of due nurture steps: --enrollments N active, --due M due now"),
 }
 
 
@@ -41,6 +48,8 @@ class Command(BaseCommand):
         parser.add_argument("--rows", type=int, default=0, help="How many rows/leads (default 100,000).")
         parser.add_argument("--import-export-rows", type=int, default=20_000)
         parser.add_argument("--partners", type=int, default=1000, help="match: how many partners (default 1,000).")
+        parser.add_argument("--enrollments", type=int, default=100_000, help="nurture: active enrollments.")
+        parser.add_argument("--due", type=int, default=5_000, help="nurture: how many are due now.")
         parser.add_argument("--json", action="store_true", help="End with one JSON object on the last line.")
 
     def handle(self, *args, **options):
