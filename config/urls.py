@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
     path("partners/", include("partners.urls")),
+    path("nurture/", include("nurture.urls")),
     # A partner answers a referral here, without an account: the signed token is the credential.
     path("r/<str:token>/", partner_public.partner_link, name="partner_link"),
     # A lead stops our emails here, without an account: the signed token names the lead.
