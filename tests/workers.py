@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -25,9 +26,10 @@ def database_url_for_worker() -> str:
 
 
 @contextmanager
-def celery_worker(queue: str, *, purge: bool = False, env: dict[str, str] | None = None):
+def celery_worker(queue: str, *, purge: bool = False, env: dict[str, str] | None = None, beat: Path | None = None):
     """A `celery worker` subprocess consuming `queue`; its log is printed (shown when a test fails).
-    `env` adds environment variables (e.g. PASSTHROUGH_TEST_MAIL_DIR: the worker writes emails there)."""
+    `env` adds environment variables (e.g. PASSTHROUGH_TEST_MAIL_DIR: the worker writes emails there);
+    `beat` (a schedule file path) embeds Celery beat in the worker."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url_for_worker(),
@@ -36,7 +38,9 @@ def celery_worker(queue: str, *, purge: bool = False, env: dict[str, str] | None
     }
     celery = Path(sys.executable).with_name("celery")
     command = [str(celery), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue]
-    command += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{queue}-{os.getpid()}@%h"]
+    command += ["--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"{queue}-{uuid.uuid4().hex[:6]}@%h"]
+    if beat is not None:
+        command += ["--beat", "--schedule", str(beat)]
     if purge:  # before the worker starts: `worker --purge` would race with the test's first task
         from config.celery_app import app
 

@@ -26,3 +26,11 @@ if os.environ.get("PASSTHROUGH_TEST_MAIL_DIR"):  # a worker subprocess in a test
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker subprocess can open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-passthrough.sqlite3")}
+
+if os.environ.get("PASSTHROUGH_TEST_QUEUE"):
+    # A worker (and its beat) started by a test: every task on the test's own queue, beat every second.
+    CELERY_TASK_DEFAULT_QUEUE = os.environ["PASSTHROUGH_TEST_QUEUE"]
+    CELERY_BEAT_SCHEDULE = {
+        "nurture-run-due": {"task": "nurture.run_due", "schedule": 1.0},
+        "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 1.0},
+    }
