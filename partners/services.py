@@ -303,6 +303,11 @@ def _lock_referral(referral: Referral) -> tuple[Referral, Lead]:
     return referral, lead
 
 
+def _day(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y}"
+
+
 def _require(referral: Referral, *allowed: str, action: str) -> None:
     if referral.status not in allowed:
         when = {
@@ -312,7 +317,9 @@ def _require(referral: Referral, *allowed: str, action: str) -> None:
             ReferralStatus.CONVERTED: referral.converted_at,
             ReferralStatus.LOST: referral.lost_at,
         }.get(referral.status)
-        since = f" on {timezone.localtime(when):%d %b %Y}" if when else ""
+        if referral.status == ReferralStatus.SENT:
+            raise ReferralError(f"This referral cannot be {action}: it has not been accepted yet.")
+        since = f" on {_day(when)}" if when else ""
         raise ReferralError(
             f"This referral cannot be {action}: it was already {referral.get_status_display().lower()}{since}."
         )
@@ -334,6 +341,18 @@ def referral_accept(*, referral: Referral, actor=None, actor_label: str = "", no
     now = now or timezone.now()
     referral, _ = _lock_referral(referral)
     _require(referral, ReferralStatus.SENT, action="accepted")
+    if referral.mode != ReferralMode.INTRODUCE:  # an accepted signpost could never convert or be lost
+        raise ReferralError("A signpost is not accepted by the partner; record whether it converted or was lost.")
+    if referral.respond_by is not None and now > referral.respond_by:
+        raise ReferralError(
+            f"The time to accept this introduction ended on {_day(referral.respond_by)}; "
+            "we are offering the customer elsewhere."
+        )
+    lead = referral.lead
+    if lead.do_not_contact or not lead.has_partner_sharing_consent:
+        raise ReferralError(
+            "The customer has withdrawn their consent since we wrote; please disregard this introduction."
+        )
     referral.status, referral.accepted_at = ReferralStatus.ACCEPTED, now
     referral.save(update_fields=["status", "accepted_at", "updated_at"])
     _record(referral, "referral_accepted", actor=actor, actor_label=actor_label, at=now)
@@ -352,6 +371,8 @@ def referral_decline(
         raise ReferralError("Say why the referral is declined.")
     referral, lead = _lock_referral(referral)
     _require(referral, ReferralStatus.SENT, action="declined")
+    if referral.mode != ReferralMode.INTRODUCE:
+        raise ReferralError("A signpost is not declined by the partner; record whether it converted or was lost.")
     referral.status, referral.declined_at, referral.decline_reason = ReferralStatus.DECLINED, now, reason[:300]
     referral.save(update_fields=["status", "declined_at", "decline_reason", "updated_at"])
     _record(referral, "referral_declined", actor=actor, actor_label=actor_label, at=now, reason=reason)
