@@ -38,6 +38,10 @@ class LeadStatus(models.TextChoices):
     CLOSED = "closed", "Closed (not a person)"
 
 
+# Leads waiting for a person to choose a redirect: the triage queue.
+TRIAGE_STATUSES = [LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW]
+
+
 class Lead(models.Model):
     # Identity
     email = models.EmailField(max_length=254)
@@ -77,6 +81,14 @@ class Lead(models.Model):
     received_at = models.DateTimeField()
     respond_by = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
+    # Triage: who is working on the lead right now (a claim lapses after a few minutes).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_warned_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the owner was warned the respond-by time is near."
+    )
     # The latest verdict against the ICP (details and history in Evaluation).
     evaluation = models.ForeignKey(  # indexed: deleting evaluations checks that no lead points at them
         "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
@@ -117,6 +129,16 @@ class Lead(models.Model):
             models.Index(fields=["received_at"], name="lead_received_at"),
             models.Index(fields=["email"], name="lead_email"),
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
+            # The triage queue (disqualified and needs review), most urgent first, overall and per reason/owner.
+            models.Index(fields=["respond_by", "id"], condition=Q(status__in=TRIAGE_STATUSES), name="lead_queue"),
+            models.Index(
+                fields=["primary_reason", "respond_by", "id"],
+                condition=Q(status__in=TRIAGE_STATUSES),
+                name="lead_queue_reason",
+            ),
+            models.Index(
+                fields=["owner", "respond_by", "id"], condition=Q(status__in=TRIAGE_STATUSES), name="lead_queue_owner"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,3 +19,11 @@ def import_run(*, job_id: int) -> None:
     from leads.importing import import_job_run
 
     import_job_run(job_id)
+
+
+@shared_task(name="leads.sla_warn")
+def sla_warn() -> int:
+    """Every five minutes (beat): warn owners about their queued leads close to the respond-by time."""
+    from leads.triage import sla_warn_owners
+
+    return sla_warn_owners()

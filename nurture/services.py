@@ -532,10 +532,13 @@ class _StepRunner:
 UNSUBSCRIBE_FOOTER = "\n\n--\nYou get these emails because you asked us for information. Stop them: {url}\n"
 
 
-def nurture_run_due(*, now: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:
+def nurture_run_due(
+    *, now: datetime | None = None, batch_size: int = 1000, enrollment_ids: list[int] | None = None
+) -> dict[str, int]:
     """Run every due step, a batch at a time. Each batch is claimed with SELECT … FOR UPDATE SKIP LOCKED and
     written in one transaction, so several workers (or a second run) never run a step twice. Emails go to
-    the outbox (the outbox sweep sends them: one queued task, not one per email)."""
+    the outbox (the outbox sweep sends them: one queued task, not one per email). `enrollment_ids` limits the
+    run to those enrollments (triage runs a new enrollment's first email at once)."""
     from nurture.tasks import outbox_sweep as sweep_task
 
     now = now or timezone.now()
@@ -546,6 +549,7 @@ def nurture_run_due(*, now: datetime | None = None, batch_size: int = 1000) -> d
             batch = list(
                 Enrollment.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=EnrollmentStatus.ACTIVE, next_run_at__lte=now)
+                .filter(**({"pk__in": enrollment_ids} if enrollment_ids is not None else {}))
                 .select_related("lead")
                 .order_by("next_run_at")[:batch_size]
             )

@@ -198,6 +198,7 @@ CELERY_BEAT_SCHEDULE = {
     "nurture-run-due": {"task": "nurture.run_due", "schedule": 60.0},
     "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
     "referrals-remind": {"task": "partners.remind_partners", "schedule": 900.0},
+    "sla-warn": {"task": "leads.sla_warn", "schedule": 300.0},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/htmx.html"

@@ -1,0 +1,377 @@
+"""Triage: the queue of leads waiting for a redirect, claims, and the actions sales ops take on them.
+
+Every action runs through `triage_act`: it locks the lead row, checks the lead is still in the queue and not
+held by someone else, runs the redirect service (refer, nurture, help) or a closing action, and releases the
+claim, all in one transaction. Two people (or two tabs) acting on one lead at once therefore produce exactly
+one outcome; the other gets a `TriageConflict` saying what happened.
+
+"No dead ends": a real person leaves the queue only with a redirect *and* a reply. Signposts and helpful
+replies are replies themselves; an introduction tells the lead who will contact them; a nurture track
+must start with an email now, or the lead must have had a reply first.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from leads.models import TRIAGE_STATUSES, Lead, LeadStatus
+from leads.services import lead_event_record, lead_transition
+
+CLAIM_MINUTES = 5
+CLOSE_KINDS = {"spam": "Spam", "test": "Test entry", "duplicate": "Duplicate"}
+
+
+class TriageConflict(Exception):
+    """Someone else got there first (or holds the lead); the message says who and what happened."""
+
+
+class TriageError(Exception):
+    """An action that is not allowed; `errors` maps a field to messages when input was bad."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+def _name(user) -> str:
+    if user is None:
+        return "someone"
+    return user.get_full_name() or user.get_username()
+
+
+# Reads ----------------------------------------------------------------------------------------------------
+
+
+def triage_queue() -> QuerySet[Lead]:
+    """The queue: disqualified and needs-review leads with what the table shows joined in."""
+    return Lead.objects.filter(status__in=TRIAGE_STATUSES).select_related(
+        "source", "owner", "primary_reason", "claimed_by"
+    )
+
+
+def triage_reason_counts() -> list[dict[str, Any]]:
+    """Leads in the queue per reason (one grouped query over the partial queue index)."""
+    rows = (
+        Lead.objects.filter(status__in=TRIAGE_STATUSES)
+        .values("primary_reason_id", "primary_reason__label")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    return [
+        {"id": r["primary_reason_id"], "label": r["primary_reason__label"] or "No reason", "n": r["n"]} for r in rows
+    ]
+
+
+def claim_holder(lead: Lead, *, user, now: datetime | None = None):
+    """The other user holding the lead right now, or None."""
+    now = now or timezone.now()
+    if lead.claimed_by_id and lead.claimed_by_id != user.pk and lead.claimed_until and lead.claimed_until > now:
+        return lead.claimed_by
+    return None
+
+
+# Claims ---------------------------------------------------------------------------------------------------
+
+
+def lead_claim(*, lead: Lead, user, now: datetime | None = None) -> tuple[bool, Any]:
+    """Claim the lead for a few minutes if nobody else holds it. Returns (claimed, holder)."""
+    now = now or timezone.now()
+    free = Q(claimed_by__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user)
+    claimed = (
+        Lead.objects.filter(free, pk=lead.pk, status__in=TRIAGE_STATUSES).update(
+            claimed_by=user, claimed_until=now + timedelta(minutes=CLAIM_MINUTES)
+        )
+        == 1
+    )
+    if claimed:
+        lead.claimed_by, lead.claimed_until = user, now + timedelta(minutes=CLAIM_MINUTES)
+        return True, user
+    fresh = Lead.objects.select_related("claimed_by").get(pk=lead.pk)
+    return False, claim_holder(fresh, user=user, now=now)
+
+
+def lead_release(*, lead: Lead, user) -> None:
+    Lead.objects.filter(pk=lead.pk, claimed_by=user).update(claimed_by=None, claimed_until=None)
+
+
+# Acting ---------------------------------------------------------------------------------------------------
+
+
+def _who_handled(lead: Lead) -> str:
+    event = lead.events.exclude(verb__in=["message_queued"]).select_related("actor").order_by("-at", "-id").first()
+    who = event.actor_display if event else "someone"
+    return f"{who} already handled this lead: it is now {LeadStatus(lead.status).label.lower()}."
+
+
+@transaction.atomic
+def triage_act[T](*, lead: Lead, user, action: Callable[[Lead], T], now: datetime | None = None) -> T:
+    """Run `action(locked_lead)` if the lead is still in the queue and not held by someone else."""
+    now = now or timezone.now()
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("claimed_by", "source").get(pk=lead.pk)
+    if locked.status not in TRIAGE_STATUSES:
+        raise TriageConflict(_who_handled(locked))
+    holder = claim_holder(locked, user=user, now=now)
+    if holder is not None:
+        raise TriageConflict(
+            f"{_name(holder)} is working on this lead (until {timezone.localtime(locked.claimed_until):%H:%M})."
+        )
+    result = action(locked)
+    Lead.objects.filter(pk=locked.pk).update(claimed_by=None, claimed_until=None)
+    return result
+
+
+def _introduction_note(lead: Lead, referral, *, now: datetime) -> None:
+    """An introduction shares the lead's details; tell the lead who will contact them (their reply)."""
+    from nurture.services import message_queue
+
+    body = render_to_string("leads/email/introduced.txt", {"lead": lead, "referral": referral})
+    message_queue(
+        key=f"referral:{referral.pk}:introduced-note",
+        kind="lead_introduced",
+        to_email=lead.email,
+        to_name=lead.name,
+        subject=f"We have put you in touch with {referral.partner.name}",
+        body=body,
+        lead=lead,
+        referral=referral,
+    )
+    if lead.first_response_at is None:
+        Lead.objects.filter(pk=lead.pk).update(first_response_at=now)
+
+
+def triage_refer(*, lead: Lead, partner, mode: str, user, note: str = "", now: datetime | None = None):
+    from partners.models import ReferralMode
+    from partners.services import referral_send
+
+    now = now or timezone.now()
+
+    def act(locked: Lead):
+        referral = referral_send(lead=locked, partner=partner, mode=mode, actor=user, note=note, now=now)
+        if mode == ReferralMode.INTRODUCE:
+            _introduction_note(locked, referral, now=now)
+        return referral
+
+    return triage_act(lead=lead, user=user, action=act, now=now)
+
+
+def triage_enroll(*, lead: Lead, track, user, now: datetime | None = None):
+    """Nurture from the queue: the track's first email goes out now as the reply, or the lead was replied to."""
+    from nurture.services import NurtureError, enrollment_create, nurture_run_due
+
+    now = now or timezone.now()
+
+    def act(locked: Lead):
+        first = track.steps.order_by("position").first()
+        replies_now = first is not None and first.kind == "email" and first.delay_hours == 0
+        if not replies_now and locked.first_response_at is None:
+            raise NurtureError(
+                f"“{track}” does not write to them straight away; send a helpful reply first, so nobody waits."
+            )
+        enrollment = enrollment_create(lead=locked, track=track, actor=user, now=now)
+        if replies_now:  # run the first step now: its email is the lead's reply
+            nurture_run_due(now=now, enrollment_ids=[enrollment.pk])
+            Lead.objects.filter(pk=locked.pk, first_response_at__isnull=True).update(first_response_at=now)
+        return enrollment
+
+    return triage_act(lead=lead, user=user, action=act, now=now)
+
+
+def triage_reply(*, lead: Lead, subject: str, body: str, user, reply=None, now: datetime | None = None):
+    from nurture.services import helpful_reply_send
+
+    return triage_act(
+        lead=lead,
+        user=user,
+        action=lambda locked: helpful_reply_send(
+            lead=locked, subject=subject, body=body, reply=reply, actor=user, now=now
+        ),
+        now=now,
+    )
+
+
+def triage_close(*, lead: Lead, kind: str, reason: str, user, now: datetime | None = None) -> Lead:
+    """Close a lead that is not a real person: spam, a test entry or a duplicate. A reason is required."""
+    reason = (reason or "").strip()
+    errors = {}
+    if kind not in CLOSE_KINDS:
+        errors["kind"] = [f"Choose one of: {', '.join(CLOSE_KINDS.values()).lower()}."]
+    if not reason:
+        errors["reason"] = ["Say why (for example: “gibberish message, disposable address”)."]
+    if errors:
+        raise TriageError("Closing needs a kind and a reason.", errors)
+
+    def act(locked: Lead) -> Lead:
+        lead_transition(lead=locked, to=LeadStatus.CLOSED, actor=user, data={"kind": kind, "reason": reason})
+        lead_event_record(lead=locked, verb="closed", actor=user, data={"kind": kind, "reason": reason}, at=now)
+        return locked
+
+    return triage_act(lead=lead, user=user, action=act, now=now)
+
+
+def triage_override(*, lead: Lead, note: str, user, now: datetime | None = None) -> Lead:
+    """A person decides the lead fits after all: qualified, with the note saying why (kept on the timeline)."""
+    note = (note or "").strip()
+    if not note:
+        raise TriageError("Say why it qualifies after all.", {"note": ["A note is required for an override."]})
+
+    def act(locked: Lead) -> Lead:
+        lead_transition(lead=locked, to=LeadStatus.QUALIFIED, actor=user, data={"why": "Override", "note": note})
+        lead_event_record(lead=locked, verb="override_qualified", actor=user, data={"note": note}, at=now)
+        Lead.objects.filter(pk=locked.pk).update(primary_reason=None)
+        return locked
+
+    return triage_act(lead=lead, user=user, action=act, now=now)
+
+
+@transaction.atomic
+def lead_reassign(*, lead: Lead, owner, user, now: datetime | None = None) -> Lead:
+    """Give the lead another owner (or none). Allowed whatever the claim: it changes who acts, not what."""
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+    if owner is not None and not owner.is_active:
+        raise TriageError("That user is inactive.", {"owner": ["Choose an active user."]})
+    previous = locked.owner
+    if previous == owner:
+        return locked
+    locked.owner = owner
+    locked.save(update_fields=["owner", "updated_at"])
+    lead_event_record(
+        lead=locked,
+        verb="reassigned",
+        actor=user,
+        at=now,
+        data={"from": _name(previous) if previous else "nobody", "to": _name(owner) if owner else "nobody"},
+    )
+    return locked
+
+
+# Bulk -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)  # lead id -> why (consent, status, claim…)
+
+    def summary(self, verb: str) -> str:
+        text = f"{len(self.done)} {verb}"
+        if self.refused:
+            text += f"; {len(self.refused)} not: " + "; ".join(
+                f"#{pk}: {why}" for pk, why in list(self.refused.items())[:5]
+            )
+            if len(self.refused) > 5:
+                text += f"; and {len(self.refused) - 5} more"
+        return text + "."
+
+
+def _each(lead_ids: list[int], act: Callable[[Lead], Any]) -> BulkResult:
+    """Run `act` per lead, each in its own transaction: one refusal never undoes the others."""
+    from nurture.services import NurtureError
+    from partners.services import ReferralError
+
+    result = BulkResult()
+    for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk"):
+        try:
+            act(lead)
+        except (TriageConflict, TriageError, NurtureError, ReferralError) as exc:
+            result.refused[lead.pk] = str(exc)
+        else:
+            result.done.append(lead.pk)
+    return result
+
+
+def bulk_enroll(*, lead_ids: list[int], track, user) -> BulkResult:
+    """Enroll each lead; consent and every other rule is checked per lead by the same services."""
+    return _each(lead_ids, lambda lead: triage_enroll(lead=lead, track=track, user=user))
+
+
+def bulk_reply(*, lead_ids: list[int], user) -> BulkResult:
+    """Send each lead the helpful reply for its own reason (the first active template for that reason)."""
+    from nurture.models import HelpfulReply
+    from nurture.services import helpful_reply_render
+
+    templates = {}
+    for reply in HelpfulReply.objects.filter(active=True).order_by("reason_id", "position", "id"):
+        templates.setdefault(reply.reason_id, reply)
+
+    def act(lead: Lead):
+        reply = templates.get(lead.primary_reason_id)
+        if reply is None:
+            raise TriageError("no helpful reply for its reason; answer it on its own")
+        subject, body = helpful_reply_render(reply=reply, lead=lead)
+        return triage_reply(lead=lead, subject=subject, body=body, reply=reply, user=user)
+
+    return _each(lead_ids, act)
+
+
+def bulk_close(*, lead_ids: list[int], reason: str, user) -> BulkResult:
+    if not (reason or "").strip():
+        raise TriageError("Say why these are spam.", {"reason": ["A reason is required."]})
+    return _each(lead_ids, lambda lead: triage_close(lead=lead, kind="spam", reason=reason, user=user))
+
+
+# SLA ------------------------------------------------------------------------------------------------------
+
+SLA_WARN_BEFORE = timedelta(hours=2)
+
+
+def sla_warn_owners(*, now: datetime | None = None) -> int:
+    """Email each owner once about their queued, unanswered leads whose respond-by time is within two hours
+    (through the outbox; one email per owner per run listing the leads). Returns how many leads were flagged."""
+    from nurture.services import message_queue
+
+    now = now or timezone.now()
+    due = (
+        Lead.objects.filter(
+            status__in=TRIAGE_STATUSES,
+            first_response_at__isnull=True,
+            sla_warned_at__isnull=True,
+            owner__isnull=False,
+            respond_by__gt=now,
+            respond_by__lte=now + SLA_WARN_BEFORE,
+        )
+        .select_related("owner")
+        .order_by("owner_id", "respond_by")
+    )
+    by_owner: dict[int, list[Lead]] = {}
+    for lead in due[:2000]:
+        by_owner.setdefault(lead.owner_id, []).append(lead)
+    flagged = 0
+    User = get_user_model()
+    for owner_id, leads in by_owner.items():
+        with transaction.atomic():
+            claimed = list(
+                Lead.objects.filter(pk__in=[lead.pk for lead in leads], sla_warned_at__isnull=True)
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)
+            )
+            if not claimed:
+                continue
+            Lead.objects.filter(pk__in=claimed).update(sla_warned_at=now)
+            owner = User.objects.get(pk=owner_id)
+            mine = [lead for lead in leads if lead.pk in set(claimed)]
+            if owner.email:
+                message_queue(
+                    key=f"sla:{owner_id}:{now.isoformat()}",
+                    kind="owner_sla_warning",
+                    to_email=owner.email,
+                    to_name=owner.get_full_name(),
+                    subject=f"{len(mine)} lead{'s' if len(mine) != 1 else ''} to answer within two hours",
+                    body=render_to_string(
+                        "leads/email/sla_warning.txt",
+                        {"owner": owner, "leads": mine, "site": settings.SITE_URL.rstrip("/")},
+                    ),
+                )
+            for lead in mine:
+                lead_event_record(
+                    lead=lead, verb="sla_warning", actor_label="system", at=now, data={"owner": owner.get_username()}
+                )
+            flagged += len(mine)
+    return flagged
