@@ -32,10 +32,17 @@ def _nurture(options) -> dict:
     return run_nurture(enrollments=options["enrollments"], due=options["due"])
 
 
+def _triage(options) -> dict:
+    from leads.bench_triage import run_triage
+
+    return run_triage(rows=options["rows"] or 1_000_000)
+
+
 SCENARIOS = {
     "import": (_import, "CSV import through the real service vs raw COPY and django-import-export"),
     "requalify": (_requalify, "re-evaluate stored leads after publishing a new ICP version"),
     "match": (_match, "rank --partners N partners for a lead, with explanations"),
+    "triage": (_triage, "the triage queue page and its htmx table over --rows N leads (default 1,000,000)"),
     "nurture": (_nurture, "one sweep of due nurture steps: --enrollments N active, --due M due now"),
 }
 
