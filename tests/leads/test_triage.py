@@ -202,7 +202,7 @@ def test_sla_warning_goes_to_each_owner_once(sales):
 
     message = OutboundMessage.objects.get(kind="owner_sla_warning")
     assert message.to_email == sales.email
-    assert f"?lead={soon.pk}" in message.body
+    assert f"/triage/{soon.pk}/" in message.body
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
