@@ -8,6 +8,7 @@ from ninja.errors import ValidationError
 
 from leads.api import router as leads_router
 from leads.services import LeadDataError
+from nurture.api import router as nurture_router
 
 api = NinjaAPI(
     title="Passthrough API",
@@ -39,3 +40,4 @@ def lead_data_errors(request, exc: LeadDataError):
 
 
 api.add_router("/leads", leads_router)
+api.add_router("/enrollments", nurture_router)

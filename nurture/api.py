@@ -1,0 +1,61 @@
+"""`POST /api/v1/enrollments`: a source system puts one of its leads on a nurture track (e.g. a webinar tool
+enrolling attendees who are not ready to buy). The same enrollment service as the pages, so consent,
+do-not-contact and "one live enrollment per lead" hold here too."""
+
+from datetime import datetime
+from typing import Annotated
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import ConfigDict
+
+from leads.api import ApiKeyBearer, ApiKeyHeader, ApiKeyRateThrottle, ErrorOut
+from leads.models import ApiKey, Lead
+from nurture.models import Track
+from nurture.services import NurtureError, enrollment_create
+
+router = Router(auth=[ApiKeyHeader(), ApiKeyBearer()], throttle=[ApiKeyRateThrottle()], tags=["nurture"])
+
+
+class EnrollmentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    external_id: Annotated[str, Field(min_length=1, max_length=100, description="Your id of a lead you sent us.")]
+    track: Annotated[str, Field(min_length=1, max_length=60, description="The track's slug.")]
+
+
+class EnrollmentOut(Schema):
+    id: int
+    external_id: str
+    track: str
+    status: str
+    next_run_at: datetime | None
+
+
+@router.post("", response={201: EnrollmentOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut})
+def enrollment_post(request: HttpRequest, payload: EnrollmentIn):
+    """Enroll the lead this source sent as `external_id` in the track `track`. 422 when it may not join (no
+    marketing consent for a track that emails, do-not-contact, already in a track, qualified…)."""
+    api_key: ApiKey = request.auth
+    lead = Lead.objects.filter(source=api_key.source, external_id=payload.external_id).first()
+    if lead is None:
+        raise HttpError(404, "No lead with this external_id for your source.")
+    track = Track.objects.filter(slug=payload.track).first()
+    if track is None:
+        return Status(422, {"detail": "Validation failed", "errors": {"track": ["No track with this slug."]}})
+    try:
+        enrollment = enrollment_create(
+            lead=lead, track=track, actor_label=f"api:{api_key.source.slug}:{api_key.prefix}"
+        )
+    except NurtureError as exc:
+        return Status(422, {"detail": "Validation failed", "errors": {"track": [str(exc)]}})
+    return Status(
+        201,
+        {
+            "id": enrollment.pk,
+            "external_id": lead.external_id,
+            "track": track.slug,
+            "status": enrollment.status,
+            "next_run_at": enrollment.next_run_at,
+        },
+    )
