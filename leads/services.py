@@ -109,7 +109,9 @@ def lead_event_record(
     )
 
 
-def lead_transition(*, lead: Lead, to: str, actor=None, actor_label: str = "", data: dict | None = None) -> Lead:
+def lead_transition(
+    *, lead: Lead, to: str, actor=None, actor_label: str = "", data: dict | None = None, at: datetime | None = None
+) -> Lead:
     """Move a lead to another status, or raise LeadTransitionError. The caller holds the transaction."""
     if to not in TRANSITIONS.get(lead.status, set()):
         raise LeadTransitionError(
@@ -124,6 +126,7 @@ def lead_transition(*, lead: Lead, to: str, actor=None, actor_label: str = "", d
         actor=actor,
         actor_label=actor_label,
         data={"from": previous, "to": to, **(data or {})},
+        at=at,
     )
     return lead
 

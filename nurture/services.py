@@ -236,7 +236,7 @@ def enrollment_create(*, lead, track: Track, actor=None, actor_label: str = "", 
         enrolled_by=_user(actor),
         started_at=now,
     )
-    lead_transition(lead=lead, to=LeadStatus.NURTURING, actor=actor, actor_label=actor_label)
+    lead_transition(lead=lead, to=LeadStatus.NURTURING, actor=actor, actor_label=actor_label, at=now)
     lead_event_record(
         lead=lead,
         verb="enrolled",
@@ -628,5 +628,5 @@ def helpful_reply_send(
         data={"subject": subject, "template": reply.title if reply else ""},
     )
     if lead.status in (LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW):
-        lead_transition(lead=lead, to=LeadStatus.HELPED, actor=actor, actor_label=actor_label)
+        lead_transition(lead=lead, to=LeadStatus.HELPED, actor=actor, actor_label=actor_label, at=now)
     return message

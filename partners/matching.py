@@ -2,8 +2,9 @@
 
 Two parts. `rank()` is pure: partner cards and the lead's values in, ranked matches out. `matches_for_lead()`
 feeds it: the partner catalogue (partners, criteria, terms and historical rates) is built once per process
-and rebuilt when any partner or agreement changes (one cheap query checks), so a lead costs three small
-queries whatever the number of partners: the catalogue stamp, this month's volumes, the lead's referrals.
+and rebuilt when any partner or agreement changes (one cheap query checks), so a lead costs four small
+queries whatever the number of partners: the catalogue stamp (two aggregates), this month's volumes, the
+lead's referrals.
 
 Excluded outright: paused and ended partners, partners at capacity this month, partners who declined this
 lead before and partners with an open referral for it. Partners whose criteria or region rule the lead out
@@ -189,9 +190,11 @@ def rank(
         )
         candidates.append((score, card, region, region_text, reason_fit, left, accept, convert, volume))
     candidates.sort(key=lambda c: (-c[0], c[1].name))
-    matches: list[Match] = []
+    kept: list[tuple[float, Match]] = []  # (unrounded final score, match), best first, at most `limit`
     for score, card, region, region_text, reason_fit, left, accept, convert, volume in candidates:
-        if len(matches) >= limit:
+        # Scores only go down once criteria are known (unknown costs 20%), and candidates come best first:
+        # once this one's score cannot beat the weakest kept match, no later one can either.
+        if len(kept) >= limit and score < kept[-1][0]:
             break
         criteria, results = _criteria(card, values)
         if criteria == "fail":
@@ -204,23 +207,13 @@ def rank(
         if terms is not None:
             usable_deal = deal_value if values.get("budget_currency") == terms.currency else None
             fee = expected_fee(terms, accept_rate=accept, convert_rate=convert, deal_value=usable_deal)
-        matches.append(
-            Match(
-                card,
-                round(score),
-                region,
-                region_text,
-                reason_fit,
-                criteria,
-                results,
-                left,
-                accept,
-                convert,
-                terms,
-                fee,
-            )
+        match = Match(
+            card, round(score), region, region_text, reason_fit, criteria, results, left, accept, convert, terms, fee
         )
-    matches.sort(key=lambda m: (-m.score, -(m.expected_fee or 0), m.partner.name))
+        kept.append((score, match))
+        kept.sort(key=lambda k: (-k[0], -(k[1].expected_fee or 0), k[1].partner.name))
+        del kept[limit:]
+    matches = [match for _, match in kept]
     return MatchResult(matches=matches, excluded={k: v for k, v in excluded.items() if v})
 
 

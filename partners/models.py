@@ -57,7 +57,7 @@ class Partner(models.Model):
         help_text="Why-not-us reasons they are a good answer to. None = any.",
     )
     monthly_capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Introductions a calendar month; blank = no limit."
+        null=True, blank=True, help_text="Referrals (introductions and signposts) a calendar month; blank = no limit."
     )
     acceptance_window_hours = models.PositiveIntegerField(
         default=72, help_text="How long they have to accept an introduction before it is re-offered."

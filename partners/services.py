@@ -267,7 +267,7 @@ def referral_send(
     except IntegrityError:
         raise ReferralError(f"This lead already has an open referral to {partner}.") from None
     if lead.status != LeadStatus.REFERRED:
-        lead_transition(lead=lead, to=LeadStatus.REFERRED, actor=actor, actor_label=actor_label)
+        lead_transition(lead=lead, to=LeadStatus.REFERRED, actor=actor, actor_label=actor_label, at=now)
     lead_event_record(
         lead=lead,
         verb="referred",
@@ -398,7 +398,8 @@ def referral_expire(*, referral: Referral, now: datetime | None = None) -> Refer
 def _reoffer_or_return(referral: Referral, lead: Lead, *, now: datetime) -> None:
     """After a decline or expiry: the next-best partner gets the lead (same mode, if still allowed), or,
     when there is none, the lead goes back to the triage queue. Other open referrals: nothing to do."""
-    if Referral.objects.filter(lead=lead, status__in=[ReferralStatus.SENT, ReferralStatus.ACCEPTED]).exists():
+    served = [ReferralStatus.SENT, ReferralStatus.ACCEPTED, ReferralStatus.CONVERTED]  # converted: a customer now
+    if Referral.objects.filter(lead=lead, status__in=served).exists():
         return
     if lead.status != LeadStatus.REFERRED:
         return
@@ -424,6 +425,7 @@ def _reoffer_or_return(referral: Referral, lead: Lead, *, now: datetime) -> None
         lead=lead,
         to=to,
         actor_label="system",
+        at=now,
         data={
             "why": f"No other partner to offer it to after {referral.partner.name} "
             f"{referral.get_status_display().lower()}."
@@ -452,7 +454,10 @@ def parse_deal_value(raw: str | Decimal | None) -> Decimal:
         raise ReferralError("The deal value must be more than zero.")
     if value >= Decimal("1e12"):
         raise ReferralError("The deal value is too large.")
-    return fees.money(value)
+    value = fees.money(value)
+    if value <= 0:  # under half a cent rounds to 0.00
+        raise ReferralError("The deal value must be more than zero.")
+    return value
 
 
 @transaction.atomic
