@@ -11,6 +11,8 @@ NAVIGATION = [
     ("Leads", "leads:list", "leads.view_lead"),
     ("Import", "leads:import_upload", "leads.import_leads"),
     ("ICP", "leads:icp_list", "leads.view_icpprofile"),
+    ("Partners", "partners:list", "partners.view_partner"),
+    ("Referrals", "partners:referral_list", "partners.view_referral"),
 ]
 
 

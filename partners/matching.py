@@ -241,7 +241,8 @@ def catalogue_stamp() -> tuple:
     return (partners["n"], partners["at"], agreements["n"], agreements["at"])
 
 
-def _terms(agreement) -> Terms:
+def agreement_terms(agreement) -> Terms:
+    """An agreement's terms (with its tiers) as the pure fee module sees them."""
     return Terms(
         currency=agreement.currency,
         per_referral=agreement.per_referral,
@@ -318,7 +319,7 @@ def build_cards(today: date) -> list[PartnerCard]:
                 reason_codes=frozenset(r.code for r in p.accepted_reasons.all()),
                 rule_set=partner_rule_set(p.criteria.all()),
                 monthly_capacity=p.monthly_capacity,
-                terms=_terms(agreements[p.pk]) if p.pk in agreements else None,
+                terms=agreement_terms(agreements[p.pk]) if p.pk in agreements else None,
                 sent=row.get("sent", 0),
                 accepted=row.get("accepted", 0),
                 decided=row.get("accepted", 0) + row.get("refused", 0),

@@ -158,6 +158,7 @@ class FeeAgreement(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
                 name="feeagreement_dates_ordered",
+                violation_error_message="The last day is before the first day.",
             ),
             models.CheckConstraint(
                 condition=Q(per_referral__gte=0)
@@ -167,6 +168,7 @@ class FeeAgreement(models.Model):
                 & Q(percent_of_deal__lte=100)
                 & (Q(percent_cap__isnull=True) | Q(percent_cap__gte=0)),
                 name="feeagreement_amounts_valid",
+                violation_error_message="Amounts cannot be negative, and the share of the deal is 0-100%.",
             ),
         ]
 
@@ -189,7 +191,11 @@ class FeeTier(models.Model):
         ordering = ["agreement", "min_monthly_referrals"]
         constraints = [
             models.UniqueConstraint(fields=["agreement", "min_monthly_referrals"], name="feetier_unique_threshold"),
-            models.CheckConstraint(condition=Q(min_monthly_referrals__gte=2), name="feetier_threshold_above_one"),
+            models.CheckConstraint(
+                condition=Q(min_monthly_referrals__gte=2),
+                name="feetier_threshold_above_one",
+                violation_error_message="A tier starts from the 2nd referral of the month or later.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -85,6 +85,8 @@ def fee_agreement_save(*, agreement: FeeAgreement, tiers: list[dict] | None = No
     thresholds = [t["min_monthly_referrals"] for t in tiers or []]
     if len(thresholds) != len(set(thresholds)):
         errors["tiers"] = ["Two tiers start at the same monthly volume."]
+    elif any(n is None or n < 2 for n in thresholds):
+        errors["tiers"] = ["A tier starts from the 2nd referral of the month or later (the 1st is the base terms)."]
     if errors:
         raise FeeAgreementError(errors)
     agreement.currency = agreement.currency.upper()
@@ -245,7 +247,7 @@ def referral_send(
     terms = {}
     if agreement is not None:
         volume = Referral.objects.filter(partner=partner, sent_at__gte=matching.month_start(now)).count()
-        terms = matching._terms(agreement).at_volume(volume + 1).as_snapshot()
+        terms = matching.agreement_terms(agreement).at_volume(volume + 1).as_snapshot()
     referral = Referral(
         lead=lead,
         partner=partner,
@@ -317,7 +319,9 @@ def _require(referral: Referral, *allowed: str, action: str) -> None:
             ReferralStatus.CONVERTED: referral.converted_at,
             ReferralStatus.LOST: referral.lost_at,
         }.get(referral.status)
-        if referral.status == ReferralStatus.SENT:
+        if action == "reversed" and referral.status in (ReferralStatus.SENT, ReferralStatus.ACCEPTED):
+            raise ReferralError("This referral cannot be reversed: it has not converted.")
+        if referral.status == ReferralStatus.SENT and referral.mode == ReferralMode.INTRODUCE:
             raise ReferralError(f"This referral cannot be {action}: it has not been accepted yet.")
         since = f" on {_day(when)}" if when else ""
         raise ReferralError(
@@ -446,6 +450,8 @@ def parse_deal_value(raw: str | Decimal | None) -> Decimal:
         value = raw
     else:
         text = (raw or "").strip().replace(",", "").replace(" ", "")
+        if not text:
+            raise ReferralError("Give the deal value.")
         try:
             value = Decimal(text)
         except InvalidOperation:

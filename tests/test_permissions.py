@@ -14,6 +14,7 @@ from tests.factories import (
     ICPVersionFactory,
     ImportJobFactory,
     LeadFactory,
+    PartnerFactory,
 )
 
 SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
@@ -29,6 +30,13 @@ MATRIX = {
     "leads:import_job": {SALES, ADMIN},
     "leads:import_progress": {SALES, ADMIN},
     "leads:import_errors": {SALES, ADMIN},
+    "partners:list": {SALES, FINANCE, MANAGER, ADMIN},
+    "partners:detail": {SALES, FINANCE, MANAGER, ADMIN},
+    "partners:agreement_create": {FINANCE, ADMIN},
+    "partners:agreement_edit": {FINANCE, ADMIN},
+    "partners:referral_list": {SALES, FINANCE, MANAGER, ADMIN},
+    "partners:referral": {SALES, FINANCE, MANAGER, ADMIN},
+    "partners:lead_matches": {SALES, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
@@ -38,7 +46,14 @@ PUBLIC = {
     "unsubscribe": "a lead stops our emails without an account; the signed token names the lead",
 }
 # url name -> roles allowed to POST (others 403, anonymous to login)
-POST_ONLY = {"logout": None, "leads:icp_publish": {MANAGER, ADMIN}, "leads:import_start": {SALES, ADMIN}}
+POST_ONLY = {
+    "logout": None,
+    "leads:icp_publish": {MANAGER, ADMIN},
+    "leads:import_start": {SALES, ADMIN},
+    "partners:referral_outcome": {SALES, ADMIN},
+    "partners:referral_reverse": {FINANCE, ADMIN},
+    "partners:referral_send": {SALES, ADMIN},
+}
 
 
 def url_names(patterns=None, namespace=""):
@@ -52,6 +67,12 @@ def url_names(patterns=None, namespace=""):
             yield f"{namespace}{pattern.name}"
 
 
+def _referral():
+    from partners.services import referral_send
+
+    return referral_send(lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce")
+
+
 def url_for(name: str) -> str:
     kwargs = {}
     if name == "unsubscribe":
@@ -60,17 +81,22 @@ def url_for(name: str) -> str:
         kwargs = {"token": unsubscribe_token(LeadFactory().pk)}
     elif name == "partner_link":
         from partners.links import referral_token
-        from partners.services import referral_send
 
-        lead = ConsentingLeadFactory()
-        referral = referral_send(lead=lead, partner=FeeAgreementFactory().partner, mode="introduce")
-        kwargs = {"token": referral_token(referral)}
+        kwargs = {"token": referral_token(_referral())}
     elif name == "leads:detail":
         kwargs = {"pk": LeadFactory().pk}
     elif name in ("leads:icp_version", "leads:icp_publish"):
         kwargs = {"pk": ICPVersionFactory().pk}
     elif name.startswith("leads:import_") and name != "leads:import_upload":
         kwargs = {"pk": ImportJobFactory().pk}
+    elif name in ("partners:detail", "partners:agreement_create"):
+        kwargs = {"pk": PartnerFactory().pk}
+    elif name == "partners:agreement_edit":
+        kwargs = {"pk": FeeAgreementFactory().pk}
+    elif name in ("partners:referral", "partners:referral_outcome", "partners:referral_reverse"):
+        kwargs = {"pk": _referral().pk}
+    elif name in ("partners:lead_matches", "partners:referral_send"):
+        kwargs = {"lead_pk": ConsentingLeadFactory().pk}
     return reverse(name, kwargs=kwargs)
 
 
