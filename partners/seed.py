@@ -186,6 +186,23 @@ PARTNERS = {
         [],
     ),
 }
+# Which example business line (a lead's attributes.business_line) each kind of partner takes.
+LINES = {
+    "lender": "bank",
+    "credit_repair": "bank",
+    "brand": "fashion",
+    "software": "software",
+    "consultancy": "software",
+    "gym": "gym",
+    "training": "elearning",
+}
+LINE_LABELS = {
+    "bank": "a business loan",
+    "fashion": "a handbag",
+    "software": "business software",
+    "gym": "a gym membership",
+    "elearning": "a course",
+}
 CONTACT_NAMES = ["Alex Morgan", "Priya Shah", "Jonas Weber", "Claire Dubois", "Tom Becker", "Mia Rossi"]
 
 
@@ -224,6 +241,8 @@ def seed_partners() -> dict[str, Partner]:
         PartnerContact.objects.create(
             partner=partner, name=CONTACT_NAMES[n % len(CONTACT_NAMES)], email=f"partners@{domain}", role="Partnerships"
         )
+        line = LINES[kind]  # partners take leads of their line of business only
+        criteria = [(f"Came to us for {LINE_LABELS[line]}", "attributes.business_line", "eq", line, "text"), *criteria]
         for position, (label, field, operator, value, value_type) in enumerate(criteria):
             PartnerCriterion.objects.create(
                 partner=partner,
