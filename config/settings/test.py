@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import DATABASES, STORAGES, VAR_DIR
+from .base import DATABASES, STATIC_ROOT, STORAGES, VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -34,3 +34,5 @@ if os.environ.get("PASSTHROUGH_TEST_QUEUE"):
         "nurture-run-due": {"task": "nurture.run_due", "schedule": 1.0},
         "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 1.0},
     }
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request when it is missing
