@@ -61,3 +61,27 @@ def grant(apps, schema_editor, role: str, perms: Iterable[str]) -> None:
     for perm in perms:
         app_label, codename = perm.split(".")
         group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+def grant_operation(roles: dict[str, list[str]]):
+    """A migration operation giving each role its permissions (and taking them back when reversed).
+
+    `roles` maps a group name to `app_label.codename` permissions, written out in the migration itself."""
+    from django.db import migrations
+
+    def forward(apps, schema_editor):
+        for role, perms in roles.items():
+            grant(apps, schema_editor, role, perms)
+
+    def backward(apps, schema_editor):
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+        for role, perms in roles.items():
+            group = Group.objects.filter(name=role).first()
+            for perm in perms if group else []:
+                app_label, codename = perm.split(".")
+                group.permissions.remove(
+                    *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+                )
+
+    return migrations.RunPython(forward, backward)
