@@ -13,6 +13,8 @@ NAVIGATION = [
     ("ICP", "leads:icp_list", "leads.view_icpprofile"),
     ("Partners", "partners:list", "partners.view_partner"),
     ("Referrals", "partners:referral_list", "partners.view_referral"),
+    ("Nurture", "nurture:enrollments", "nurture.view_enrollment"),
+    ("Tasks", "nurture:tasks", "nurture.view_nurturetask"),
 ]
 
 

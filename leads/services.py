@@ -60,7 +60,13 @@ TRANSITIONS: dict[str, set[str]] = {
         LeadStatus.HELPED,
         LeadStatus.CLOSED,
     },
-    LeadStatus.NURTURING: {LeadStatus.QUALIFIED, LeadStatus.REFERRED, LeadStatus.HELPED, LeadStatus.DISQUALIFIED},
+    LeadStatus.NURTURING: {
+        LeadStatus.QUALIFIED,
+        LeadStatus.REFERRED,
+        LeadStatus.HELPED,
+        LeadStatus.DISQUALIFIED,
+        LeadStatus.NEEDS_REVIEW,  # nurture stopped by hand: back to triage
+    },
     LeadStatus.REFERRED: {LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW},  # declined/expired: back to triage
     LeadStatus.QUALIFIED: set(),
     LeadStatus.HELPED: {LeadStatus.NURTURING, LeadStatus.REFERRED},

@@ -21,5 +21,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     else:
         response = render(request, "nurture/unsubscribe.html", {"lead": lead, "already": lead.do_not_contact})
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with the form POST,
+    # which Django's CSRF check refuses (403). `same-origin` still sends the token-bearing URL to no other site.
+    response["Referrer-Policy"] = "same-origin"
     return response

@@ -165,6 +165,8 @@ class NurtureError(Exception):
         self.errors = errors or {}
 
 
+# Emails written to the lead (others about the lead go to partners or owners).
+LEAD_FACING_KINDS = ["nurture_email", "helpful_reply", "lead_signpost", "lead_introduced"]
 ENROLLABLE = {LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW, LeadStatus.HELPED}
 UNSUBSCRIBE_SALT = "nurture.unsubscribe"
 
@@ -357,9 +359,9 @@ def lead_unsubscribe(*, lead, via: str = "unsubscribe link", now: datetime | Non
     live = list(lead.enrollments.select_for_update().filter(status__in=LIVE_ENROLLMENT_STATUSES))
     for enrollment in live:
         _end(enrollment, EnrollmentStatus.UNSUBSCRIBED, f"Unsubscribed ({via})", now)
-    cancelled = OutboundMessage.objects.filter(lead=lead, to_email=lead.email, status=MessageStatus.QUEUED).update(
-        status=MessageStatus.CANCELLED, last_error="The lead unsubscribed."
-    )
+    cancelled = OutboundMessage.objects.filter(
+        lead=lead, kind__in=LEAD_FACING_KINDS, status=MessageStatus.QUEUED
+    ).update(status=MessageStatus.CANCELLED, last_error="The lead unsubscribed.")
     if not lead.do_not_contact:
         lead.do_not_contact = True
         lead.save(update_fields=["do_not_contact", "updated_at"])
@@ -505,6 +507,12 @@ class _StepRunner:
         OutboundMessage.objects.bulk_create(messages, ignore_conflicts=True)
         NurtureTask.objects.bulk_create(tasks, ignore_conflicts=True)
         LeadEvent.objects.bulk_create(events)
+        if messages:  # a nurture email answers the lead: it counts as the first response
+            from leads.models import Lead
+
+            Lead.objects.filter(pk__in={m.lead_id for m in messages}, first_response_at__isnull=True).update(
+                first_response_at=now
+            )
         if recheck:  # first: leads that qualify now leave nurture (re-qualified) before the others advance
             from leads.models import Lead
 

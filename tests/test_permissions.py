@@ -6,6 +6,7 @@ a page without deciding who may use it.
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from tests.conftest import ROLES, make_user
 from tests.factories import (
@@ -37,6 +38,11 @@ MATRIX = {
     "partners:referral_list": {SALES, FINANCE, MANAGER, ADMIN},
     "partners:referral": {SALES, FINANCE, MANAGER, ADMIN},
     "partners:lead_matches": {SALES, ADMIN},
+    "nurture:enrollments": {SALES, MANAGER, ADMIN},
+    "nurture:tracks": {SALES, MANAGER, ADMIN},
+    "nurture:tasks": {SALES, MANAGER, ADMIN},
+    "nurture:lead_enroll": {SALES, ADMIN},
+    "nurture:lead_reply": {SALES, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
@@ -51,6 +57,8 @@ POST_ONLY = {
     "leads:icp_publish": {MANAGER, ADMIN},
     "leads:import_start": {SALES, ADMIN},
     "partners:referral_outcome": {SALES, ADMIN},
+    "nurture:enrollment_action": {SALES, ADMIN},
+    "nurture:task_done": {SALES, ADMIN},
     "partners:referral_reverse": {FINANCE, ADMIN},
     "partners:referral_send": {SALES, ADMIN},
 }
@@ -97,7 +105,21 @@ def url_for(name: str) -> str:
         kwargs = {"pk": _referral().pk}
     elif name in ("partners:lead_matches", "partners:referral_send"):
         kwargs = {"lead_pk": ConsentingLeadFactory().pk}
+    elif name == "nurture:enrollment_action":
+        kwargs = {"pk": _enrollment().pk, "action": "pause"}
+    elif name == "nurture:task_done":
+        enrollment = _enrollment()
+        kwargs = {"pk": enrollment.tasks.create(lead=enrollment.lead, title="Call", due_at=timezone.now()).pk}
+    elif name in ("nurture:lead_enroll", "nurture:lead_reply"):
+        kwargs = {"lead_pk": LeadFactory().pk}
     return reverse(name, kwargs=kwargs)
+
+
+def _enrollment():
+    from nurture.models import Enrollment, Track
+
+    track = Track.objects.create(name="Matrix track", slug="matrix-track")
+    return Enrollment.objects.create(lead=LeadFactory(), track=track, started_at=timezone.now())
 
 
 def assert_access(response, user, *, allowed: bool, ok: tuple[int, ...]) -> None:
