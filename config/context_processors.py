@@ -8,6 +8,7 @@ from config.roles import user_role_names
 # permission server-side; hiding a link is only a courtesy.
 NAVIGATION = [
     ("Home", "home", None),
+    ("Triage", "triage:queue", "leads.triage_lead"),
     ("Leads", "leads:list", "leads.view_lead"),
     ("Import", "leads:import_upload", "leads.import_leads"),
     ("ICP", "leads:icp_list", "leads.view_icpprofile"),

@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -60,7 +60,8 @@ def _setup(rows: int):
             "'disqualified','nurturing','needs_review','helped','closed'])[1 + i %% 10], "
             "CASE WHEN i %% 10 IN (2, 9) THEN NULL ELSE (%s::bigint[])[1 + (i * 7) %% %s] END, "
             "CASE WHEN i %% 3 = 0 THEN NULL ELSE (%s::bigint[])[1 + i %% 6] END, "
-            "%s - (i %% 86400) * interval '1 minute', "
+            "%s - (i %% 86400) * interval '1 minute' "
+            "  - CASE WHEN i %% 10 = 5 THEN interval '60 days' ELSE interval '0' END, "
             "%s - (i %% 86400) * interval '1 minute' + interval '48 hours' "
             "  - CASE WHEN i %% 10 = 5 THEN interval '60 days' ELSE interval '0' END, "
             "NULL, now(), now() "
@@ -124,8 +125,10 @@ def run_triage(*, rows: int) -> dict:
             for i in range(REQUESTS):
                 query = queries[i % len(queries)]
                 timings.append(_time(client, f"/triage/{query}", fragment if i % 2 else {}))
+            reset_queries()
             with CaptureQueriesContext(connection) as page_queries:
                 _time(client, "/triage/?page=40", {})
+            reset_queries()
             with CaptureQueriesContext(connection) as fragment_queries:
                 _time(client, f"/triage/?reason={reason.pk}", fragment)
             admin_client = Client(HTTP_HOST="localhost")

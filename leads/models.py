@@ -139,6 +139,9 @@ class Lead(models.Model):
             models.Index(
                 fields=["owner", "respond_by", "id"], condition=Q(status__in=TRIAGE_STATUSES), name="lead_queue_owner"
             ),
+            models.Index(
+                fields=["source", "respond_by", "id"], condition=Q(status__in=TRIAGE_STATUSES), name="lead_queue_source"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -162,6 +162,23 @@ def triage_refer(*, lead: Lead, partner, mode: str, user, note: str = "", now: d
     return triage_act(lead=lead, user=user, action=act, now=now)
 
 
+def track_writes_now(track) -> bool:
+    """Whether the track's first step is an email sent at once (uses prefetched steps when there are some)."""
+    steps = sorted(track.steps.all(), key=lambda step: step.position)
+    return bool(steps) and steps[0].kind == "email" and steps[0].delay_hours == 0
+
+
+def triage_enroll_refusal(*, lead: Lead, track) -> str | None:
+    """Why the queue may not nurture this lead on this track: the enrollment rules, and "no dead ends" (the
+    track must answer them now, or they were answered already)."""
+    from nurture.services import track_refusal
+
+    refusal = track_refusal(lead=lead, track=track)
+    if refusal is None and not track_writes_now(track) and lead.first_response_at is None:
+        refusal = f"“{track}” does not write to them straight away; send a helpful reply first, so nobody waits."
+    return refusal
+
+
 def triage_enroll(*, lead: Lead, track, user, now: datetime | None = None):
     """Nurture from the queue: the track's first email goes out now as the reply, or the lead was replied to."""
     from nurture.services import NurtureError, enrollment_create, nurture_run_due
@@ -169,12 +186,9 @@ def triage_enroll(*, lead: Lead, track, user, now: datetime | None = None):
     now = now or timezone.now()
 
     def act(locked: Lead):
-        first = track.steps.order_by("position").first()
-        replies_now = first is not None and first.kind == "email" and first.delay_hours == 0
+        replies_now = track_writes_now(track)
         if not replies_now and locked.first_response_at is None:
-            raise NurtureError(
-                f"“{track}” does not write to them straight away; send a helpful reply first, so nobody waits."
-            )
+            raise NurtureError(triage_enroll_refusal(lead=locked, track=track))
         enrollment = enrollment_create(lead=locked, track=track, actor=user, now=now)
         if replies_now:  # run the first step now: its email is the lead's reply
             nurture_run_due(now=now, enrollment_ids=[enrollment.pk])

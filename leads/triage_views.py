@@ -1,9 +1,379 @@
-# Placeholder: the triage workspace is being written.
-from django.http import HttpResponse
+"""The triage workspace: the queue of leads that do not fit, the panel of the open lead beside it, and the
+redirects chosen there. One page, `leads/triage.html`; htmx swaps its regions (table, counts, panel, reply,
+bulk). The services in leads/triage.py change state; these views parse, call one of them, and render."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import Context, Template
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+from django_tables2 import RequestConfig
+
+from config.roles import require_perm
+from leads import selectors, triage
+from leads.filters import TriageFilter
+from leads.models import TRIAGE_STATUSES, Lead
+from leads.tables import QueuePaginator, TriageTable, sla_status
+from leads.triage import (
+    TriageConflict,
+    TriageError,
+    bulk_close,
+    bulk_enroll,
+    bulk_reply,
+    lead_claim,
+    lead_reassign,
+    lead_release,
+    triage_close,
+    triage_enroll,
+    triage_override,
+    triage_queue,
+    triage_reason_counts,
+    triage_refer,
+    triage_reply,
+)
+from leads.triage_forms import AssignForm, BulkForm, CloseForm, EnrollForm, OverrideForm, ReferForm, ReplyForm
+from nurture.services import NurtureError
+from partners.services import ReferralError
+
+PAGE = "leads/triage.html"
+TABLE, PANEL, REPLY = "triage-table-region", "panel", "triage-reply"
+REFUSALS = (TriageError, NurtureError, ReferralError)  # ConsentError is a ReferralError
+TIMELINE_LENGTH = 20
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse(status=501)
+def _leads():
+    return Lead.objects.select_related("source", "owner", "primary_reason", "claimed_by")
 
 
-queue = counts = bulk = panel = refer = enroll = reply = close = override = assign = _todo
+def _lead_or_404(pk: int) -> Lead:
+    return get_object_or_404(_leads(), pk=pk)
+
+
+def _queue_url(**params) -> str:
+    query = QueryDict(mutable=True)
+    query.update({k: v for k, v in params.items() if v})
+    return reverse("triage:queue") + (f"?{query.urlencode()}" if query else "")
+
+
+# Reads for the page ---------------------------------------------------------------------------------------
+
+
+def _queue_context(request: HttpRequest, *, checked=()) -> dict:
+    queue_filter = TriageFilter(request.GET, queryset=triage_queue(), request=request)
+    table = TriageTable(queue_filter.qs, user=request.user, checked=checked)
+    RequestConfig(request, paginate={"per_page": 25, "paginator_class": QueuePaginator}).configure(table)
+    return {"filter": queue_filter, "table": table, "table_url": _queue_url(**request.GET.dict())}
+
+
+def _partner_options(lead: Lead) -> dict:
+    from partners.matching import matches_for_lead
+    from partners.models import Partner
+    from partners.selectors import excluded_text
+
+    result = matches_for_lead(lead, limit=3)
+    partners = Partner.objects.in_bulk([match.partner.id for match in result.matches])
+    placeholder = {"tracking_code": "PT-XXXXXXXX"}  # the real code is made when it is sent
+    options = [
+        {
+            "match": match,
+            "signpost": render_to_string(
+                "partners/email/signpost.txt",
+                {"lead": lead, "partner": partners[match.partner.id], "referral": placeholder},
+            ),
+        }
+        for match in result.matches
+    ]
+    return {"partner_options": options, "excluded": excluded_text(result.excluded)}
+
+
+def _track_options(lead: Lead) -> list[dict]:
+    """Active tracks, those serving the lead's reason first; why a track would be refused, shown greyed."""
+    from nurture.models import Track
+
+    options = []
+    for track in Track.objects.filter(active=True).prefetch_related("reasons", "steps"):
+        steps = sorted(track.steps.all(), key=lambda step: step.position)
+        writes_now = triage.track_writes_now(track)
+        refusal = triage.triage_enroll_refusal(lead=lead, track=track)
+        first_subject = (
+            Template(steps[0].subject).render(Context({"lead": lead}, autoescape=False)) if writes_now else ""
+        )
+        serves = any(reason.pk == lead.primary_reason_id for reason in track.reasons.all())
+        options.append(
+            {"track": track, "steps": steps, "first_subject": first_subject, "serves": serves, "refusal": refusal}
+        )
+    return sorted(options, key=lambda o: (not o["serves"], o["refusal"] is not None, o["track"].name))
+
+
+def _reply_context(lead: Lead, *, reply_id: str | None = None, form: ReplyForm | None = None) -> dict:
+    from nurture.services import helpful_replies_for, helpful_reply_render
+
+    replies = helpful_replies_for(lead)
+    chosen = next((r for r in replies if str(r.pk) == reply_id), replies[0] if replies else None)
+    if form is None:
+        subject, body = helpful_reply_render(reply=chosen, lead=lead) if chosen else ("", "")
+        form = ReplyForm(initial={"reply": chosen.pk if chosen else None, "subject": subject, "body": body})
+    return {"lead": lead, "replies": replies, "chosen": chosen, "reply_form": form}
+
+
+def _next_lead(lead: Lead, user, now) -> Lead | None:
+    free = Q(claimed_by__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user)
+    return triage_queue().filter(free).exclude(pk=lead.pk).order_by("respond_by", "id").first()
+
+
+def _panel_context(request: HttpRequest, lead: Lead, *, bound: dict | None = None) -> dict:
+    """Everything the panel shows. Opening it claims the lead, unless someone else holds it."""
+    now, bound = timezone.now(), bound or {}
+    in_queue = lead.status in TRIAGE_STATUSES
+    claimed, holder = lead_claim(lead=lead, user=request.user, now=now) if in_queue else (False, None)
+    holder = None if claimed else holder  # someone else, until lead.claimed_until
+    evaluation = selectors.evaluation_latest_for_lead(lead=lead)
+    explained = selectors.evaluation_explain(evaluation=evaluation) if evaluation else []
+    context = {
+        "lead": lead,
+        "in_queue": in_queue,
+        "holder": holder,
+        "can_act": in_queue and holder is None,
+        "sla": sla_status(lead, now=now),
+        "evaluation": evaluation,
+        "not_passing": [c for c in explained if c["outcome"] != "pass"],
+        "passing": sum(1 for c in explained if c["outcome"] == "pass"),
+        "events": list(selectors.lead_timeline(lead=lead)[:TIMELINE_LENGTH]),
+        "next_lead": _next_lead(lead, request.user, now),
+        "forms": {
+            "refer": bound.get("refer"),
+            "enroll": bound.get("enroll"),
+            "close": bound.get("close") or CloseForm(),
+            "override": bound.get("override") or OverrideForm(),
+            "assign": bound.get("assign") or AssignForm(initial={"owner": lead.owner_id}),
+        },
+    }
+    if context["can_act"]:
+        if not lead.do_not_contact:
+            context.update(_partner_options(lead))
+        context["track_options"] = options = _track_options(lead)
+        context["serving_tracks"] = sum(1 for option in options if option["serves"])
+        context["other_tracks"] = len(options) - context["serving_tracks"]
+        context.update(_reply_context(lead, reply_id=request.GET.get("reply"), form=bound.get("reply")))
+    return context
+
+
+# Pages and regions ----------------------------------------------------------------------------------------
+
+
+def _page(
+    request: HttpRequest,
+    lead: Lead | None = None,
+    *,
+    status: int = 200,
+    bound=None,
+    bulk_form=None,
+    checked=(),
+    **extra,
+) -> HttpResponse:
+    """The whole page: the queue as the URL says, and the panel of `lead` beside it."""
+    context = {**_queue_context(request, checked=checked), **extra}
+    context["bulk_form"] = bulk_form or BulkForm(initial={"q": request.GET.urlencode()})
+    if lead is not None:
+        context.update(_panel_context(request, lead, bound=bound))
+    return render(request, PAGE, context, status=status)
+
+
+@require_GET
+@require_perm("leads.triage_lead")
+def queue(request: HttpRequest) -> HttpResponse:
+    """The queue; `?lead=<pk>` opens that lead's panel beside it. htmx table requests get only the table."""
+    if request.htmx and request.htmx.target == TABLE:
+        return render(request, f"{PAGE}#table", _queue_context(request))
+    pk = request.GET.get("lead", "")
+    return _page(request, _leads().filter(pk=pk).first() if pk.isdigit() else None)
+
+
+@require_GET
+@require_perm("leads.triage_lead")
+def counts(request: HttpRequest) -> HttpResponse:
+    """Leads waiting per reason: the region (htmx loads it after the page, and again on `leadChanged`), or the
+    whole page with it filled in."""
+    if request.htmx:
+        return render(request, f"{PAGE}#counts", {"reason_counts": triage_reason_counts()})
+    return _page(request, reason_counts=triage_reason_counts())
+
+
+@require_GET
+@require_perm("leads.triage_lead")
+def panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lead panel (htmx, into #panel), or its reply region with another template; otherwise the whole page
+    with the queue and this panel, so a bookmark or a link in an email always gets the page. `release` names the
+    lead the panel showed before: its claim ends now rather than in a few minutes."""
+    lead = _lead_or_404(pk)
+    target = request.htmx.target if request.htmx else None
+    if target == REPLY:
+        return render(request, f"{PAGE}#reply", _reply_context(lead, reply_id=request.GET.get("reply")))
+    if target != PANEL:
+        return _page(request, lead)
+    previous = request.GET.get("release", "")
+    if previous.isdigit() and int(previous) != lead.pk:
+        lead_release(lead=Lead(pk=int(previous)), user=request.user)  # only a claim of this user's
+    return render(request, f"{PAGE}#panel", _panel_context(request, lead))
+
+
+# Actions --------------------------------------------------------------------------------------------------
+
+
+def _panel_response(request: HttpRequest, lead: Lead, *, status: int = 200, bound: dict | None = None) -> HttpResponse:
+    """The refreshed panel with the messages (out of band) for htmx; the whole queue page otherwise."""
+    if not request.htmx:
+        return _page(request, lead, status=status, bound=bound)
+    html = render_to_string(f"{PAGE}#panel", _panel_context(request, lead, bound=bound), request)
+    return HttpResponse(html + render_to_string("base.html#messages", {}, request), status=status)
+
+
+def _act(request: HttpRequest, pk: int, key: str, form: object, run: Callable[[Lead, dict], str]) -> HttpResponse:
+    """Parse, run one service, then the refreshed panel (and `leadChanged`, so the table and counts follow).
+    Someone else first → 409 with the fresh panel; a refusal → 422 with the message on its fields."""
+    lead = _lead_or_404(pk)
+    try:
+        if not form.is_valid():
+            raise TriageError(_errors_text(form))
+        done = run(lead, form.cleaned_data)
+    except TriageConflict as exc:
+        messages.error(request, str(exc))
+        return _panel_response(request, _lead_or_404(pk), status=409)
+    except REFUSALS as exc:
+        if form.is_valid():
+            form.add_service_errors(exc)
+        messages.error(request, str(exc))
+        return _panel_response(request, _lead_or_404(pk), status=422, bound={key: form})
+    messages.success(request, done)
+    if not request.htmx:
+        return redirect(_queue_url(lead=pk))
+    response = _panel_response(request, _lead_or_404(pk))
+    return trigger_client_event(response, "leadChanged")
+
+
+def _errors_text(form) -> str:
+    return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+def _who(lead: Lead) -> str:
+    return lead.name or lead.email
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def refer(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(lead, data):
+        referral = triage_refer(
+            lead=lead, partner=data["partner"], mode=data["mode"], note=data["note"], user=request.user
+        )
+        how = "introduced to" if referral.mode == "introduce" else "signposted to"
+        return f"{_who(lead)} {how} {referral.partner}; tracking code {referral.tracking_code}."
+
+    return _act(request, pk, "refer", ReferForm(request.POST), run)
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def enroll(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(lead, data):
+        triage_enroll(lead=lead, track=data["track"], user=request.user)
+        return f"{_who(lead)} is now on the track “{data['track']}”."
+
+    return _act(request, pk, "enroll", EnrollForm(request.POST), run)
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(lead, data):
+        triage_reply(lead=lead, subject=data["subject"], body=data["body"], reply=data["reply"], user=request.user)
+        return f"Reply “{' '.join(data['subject'].split())}” queued to {lead.email}."
+
+    return _act(request, pk, "reply", ReplyForm(request.POST), run)
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def close(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(lead, data):
+        triage_close(lead=lead, kind=data["kind"], reason=data["reason"], user=request.user)
+        return f"{_who(lead)} closed as {data['kind']}."
+
+    return _act(request, pk, "close", CloseForm(request.POST), run)
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def override(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(lead, data):
+        triage_override(lead=lead, note=data["note"], user=request.user)
+        return f"{_who(lead)} is qualified after all."
+
+    return _act(request, pk, "override", OverrideForm(request.POST), run)
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    def run(lead, data):
+        owner = data["owner"]
+        lead_reassign(lead=lead, owner=owner, user=request.user)
+        who = (owner.get_full_name() or owner.get_username()) if owner else "nobody"
+        return f"{_who(lead)} now belongs to {who}."
+
+    return _act(request, pk, "assign", AssignForm(request.POST), run)
+
+
+# Bulk -----------------------------------------------------------------------------------------------------
+
+BULK_DONE = {
+    "enroll": "enrolled",
+    "reply": "answered with their reason's helpful reply",
+    "close_spam": "closed as spam",
+}
+
+
+def _bulk_run(data: dict, user):
+    ids, action = data["lead"], data["action"]
+    if action == "enroll":
+        return bulk_enroll(lead_ids=ids, track=data["track"], user=user)
+    if action == "reply":
+        return bulk_reply(lead_ids=ids, user=user)
+    return bulk_close(lead_ids=ids, reason=data["reason"], user=user)
+
+
+@require_POST
+@require_perm("leads.triage_lead")
+def bulk(request: HttpRequest) -> HttpResponse:
+    """The ticked rows × one action, each lead through the same service (consent is checked per lead)."""
+    form = BulkForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise TriageError(_errors_text(form))
+        result = _bulk_run(form.cleaned_data, request.user)
+    except TriageError as exc:
+        if form.is_valid():
+            form.add_service_errors(exc)
+        messages.error(request, str(exc))
+        if request.htmx:
+            return _bulk_fragment(request, form, status=422)
+        return _page(request, status=422, bulk_form=form, checked=form.cleaned_data.get("lead") or ())
+    level = messages.WARNING if result.refused else messages.SUCCESS
+    messages.add_message(request, level, result.summary(BULK_DONE[form.cleaned_data["action"]]))
+    query = form.cleaned_data["q"]
+    if not request.htmx:
+        return redirect(reverse("triage:queue") + (f"?{QueryDict(query).urlencode()}" if query else ""))
+    response = _bulk_fragment(request, BulkForm(initial={"q": query}))
+    return trigger_client_event(response, "leadChanged")
+
+
+def _bulk_fragment(request: HttpRequest, form: BulkForm, *, status: int = 200) -> HttpResponse:
+    html = render_to_string(f"{PAGE}#bulk", {"bulk_form": form}, request)
+    return HttpResponse(html + render_to_string("base.html#messages", {}, request), status=status)

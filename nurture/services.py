@@ -467,7 +467,7 @@ class _StepRunner:
                 data = {"track_id": enrollment.track_id, "step": step.position, "kind": step.kind}
                 if step.kind == StepKind.EMAIL:
                     subject, body = self.compiled(step)
-                    context = Context({"lead": lead, "unsubscribe_url": unsubscribe_url(lead.pk)})
+                    context = Context({"lead": lead, "unsubscribe_url": unsubscribe_url(lead.pk)}, autoescape=False)
                     key = f"enrollment:{enrollment.pk}:step:{step.position}"
                     messages.append(
                         OutboundMessage(
@@ -575,7 +575,7 @@ def nurture_run_due(
 
 def helpful_reply_render(*, reply: HelpfulReply, lead) -> tuple[str, str]:
     """The reply's subject and body for this lead, ready to edit before sending."""
-    context = Context({"lead": lead})
+    context = Context({"lead": lead}, autoescape=False)  # plain-text email, not HTML
     return " ".join(Template(reply.subject).render(context).split()), Template(reply.body).render(context).strip()
 
 

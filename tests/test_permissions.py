@@ -43,6 +43,9 @@ MATRIX = {
     "nurture:tasks": {SALES, MANAGER, ADMIN},
     "nurture:lead_enroll": {SALES, ADMIN},
     "nurture:lead_reply": {SALES, ADMIN},
+    "triage:queue": {SALES, ADMIN},
+    "triage:counts": {SALES, ADMIN},
+    "triage:panel": {SALES, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
@@ -59,6 +62,13 @@ POST_ONLY = {
     "partners:referral_outcome": {SALES, ADMIN},
     "nurture:enrollment_action": {SALES, ADMIN},
     "nurture:task_done": {SALES, ADMIN},
+    "triage:bulk": {SALES, ADMIN},
+    "triage:refer": {SALES, ADMIN},
+    "triage:enroll": {SALES, ADMIN},
+    "triage:reply": {SALES, ADMIN},
+    "triage:close": {SALES, ADMIN},
+    "triage:override": {SALES, ADMIN},
+    "triage:assign": {SALES, ADMIN},
     "partners:referral_reverse": {FINANCE, ADMIN},
     "partners:referral_send": {SALES, ADMIN},
 }
@@ -112,6 +122,8 @@ def url_for(name: str) -> str:
         kwargs = {"pk": enrollment.tasks.create(lead=enrollment.lead, title="Call", due_at=timezone.now()).pk}
     elif name in ("nurture:lead_enroll", "nurture:lead_reply"):
         kwargs = {"lead_pk": LeadFactory().pk}
+    elif name.startswith("triage:") and name not in ("triage:queue", "triage:counts", "triage:bulk"):
+        kwargs = {"pk": ConsentingLeadFactory().pk}
     return reverse(name, kwargs=kwargs)
 
 
