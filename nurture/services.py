@@ -444,7 +444,7 @@ class _StepRunner:
         from leads.services import leads_evaluate_bulk
 
         now = self.now
-        messages, tasks, events, recheck = [], [], [], []
+        messages, tasks, events, recheck, rechecked_enrollments = [], [], [], [], []
         advance: dict[tuple[int | None, datetime | None, bool], list[int]] = {}
         stopped: dict[str, list[int]] = {}
         for enrollment in batch:
@@ -496,6 +496,7 @@ class _StepRunner:
                     )
                 else:
                     recheck.append(lead.pk)
+                    rechecked_enrollments.append(enrollment.pk)
                 events.append(LeadEvent(lead_id=lead.pk, verb="nurture_step", actor_label="system", at=now, data=data))
             following = next((s for s in steps if step is not None and s.position > step.position), None)
             target = (
@@ -519,7 +520,7 @@ class _StepRunner:
             leads_evaluate_bulk(queryset=Lead.objects.filter(pk__in=recheck), actor_label="nurture")
             self.counts["rechecked"] += len(recheck)
             self.counts["requalified"] += Enrollment.objects.filter(
-                lead_id__in=recheck, status=EnrollmentStatus.REQUALIFIED, finished_at=now
+                pk__in=rechecked_enrollments, status=EnrollmentStatus.REQUALIFIED
             ).count()
         for (position, run_at, done), ids in advance.items():
             changes = {"next_position": position, "next_run_at": run_at, "steps_done": F("steps_done") + 1}
