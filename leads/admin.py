@@ -60,6 +60,21 @@ class LeadAdmin(admin.ModelAdmin):
     )
     inlines = [LeadEventInline]
 
+    def save_model(self, request, obj, form, change):
+        """Edits of the lead's data go through `lead_update`: on the timeline, and the ICP checked again."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        data = {field: form.cleaned_data[field] for field in form.changed_data if field in services.DATA_FIELDS}
+        other = {field: form.cleaned_data[field] for field in form.changed_data if field not in data}
+        try:
+            services.lead_update(lead=obj, data=data, actor=request.user)
+        except services.LeadDataError as exc:  # nothing was written
+            self.message_user(request, f"Not saved: {exc}", level=messages.ERROR)
+            return
+        if other:  # owner, external id…: no bearing on the verdict
+            Lead.objects.filter(pk=obj.pk).update(**other)
+            services.lead_event_record(lead=obj, verb="updated", actor=request.user, data={"fields": sorted(other)})
+
 
 @admin.register(DisqualificationReason)
 class DisqualificationReasonAdmin(admin.ModelAdmin):

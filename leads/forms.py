@@ -1,7 +1,8 @@
 from django import forms
 from django.conf import settings
 
-from leads.models import LeadSource
+from leads.models import Lead, LeadSource
+from leads.services import EDITABLE_FIELDS
 
 
 class ImportUploadForm(forms.Form):
@@ -22,3 +23,21 @@ class ImportUploadForm(forms.Form):
                 "MB. Split it, or ask an admin to run `manage.py import_leads`."
             )
         return upload
+
+
+class LeadEditForm(forms.ModelForm):
+    """The lead's data as sales ops may correct it; saved through `lead_update` (which re-checks the ICP)."""
+
+    class Meta:
+        model = Lead
+        fields = EDITABLE_FIELDS
+        widgets = {"message": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_country(self):
+        return (self.cleaned_data.get("country") or "").strip().upper()
+
+    def clean_budget_currency(self):
+        return (self.cleaned_data.get("budget_currency") or "").strip().upper()
+
+    def changed_data_values(self) -> dict:
+        return {field: self.cleaned_data[field] for field in self.changed_data}

@@ -231,6 +231,39 @@ def lead_intake(*, source: LeadSource, data: dict[str, Any], actor_label: str) -
     return lead, created, evaluation
 
 
+EDITABLE_FIELDS = [
+    "email", "name", "company", "title", "is_decision_maker", "phone", "country", "postal_code", "latitude",
+    "longitude", "employees", "budget", "budget_currency", "industry", "product_interest", "timeline",
+    "credit_score", "message", "do_not_contact",
+]  # fmt: skip
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, data: dict[str, Any], actor=None, actor_label: str = "") -> tuple[Lead, list[str]]:
+    """Change a lead's data by hand (the edit page, the admin), then re-check it against the ICP in force.
+
+    Only the fields that changed are recorded on the timeline; do-not-contact can be set but not cleared here
+    (a lead who asked to stop is not re-subscribed by an edit). A nurtured lead that now qualifies leaves
+    nurture and goes back to its owner. Returns the lead and the names of the fields that changed."""
+    unknown = set(data) - DATA_FIELDS
+    if unknown:
+        raise LeadDataError({field: ["This field cannot be edited here."] for field in sorted(unknown)})
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("source").get(pk=lead.pk)
+    if lead.do_not_contact and data.get("do_not_contact") is False:
+        raise LeadDataError({"do_not_contact": ["The lead asked not to be contacted; an edit cannot undo that."]})
+    changed = sorted(field for field, value in data.items() if getattr(lead, field) != value)
+    for field in changed:
+        setattr(lead, field, data[field])
+    _validated(lead)
+    if not changed:
+        return lead, []
+    lead.save()
+    lead_event_record(lead=lead, verb="updated", actor=actor, actor_label=actor_label, data={"fields": changed})
+    if lead.status in (*OPEN_FOR_VERDICT, LeadStatus.NURTURING):
+        lead_evaluate(lead=lead, actor=actor, actor_label=actor_label)
+    return lead, changed
+
+
 def published_version(profile_id: int | None) -> ICPVersion | None:
     if profile_id is None:
         return None

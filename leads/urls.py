@@ -6,6 +6,7 @@ app_name = "leads"
 urlpatterns = [
     path("", views.lead_list, name="list"),
     path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("import/", views.import_upload, name="import_upload"),
     path("import/<int:pk>/", views.import_job, name="import_job"),
     path("import/<int:pk>/start/", views.import_start, name="import_start"),

@@ -9,7 +9,7 @@ from django_tables2 import RequestConfig
 from config.roles import require_perm
 from leads import importing, selectors, services
 from leads.filters import LeadFilter
-from leads.forms import ImportUploadForm
+from leads.forms import ImportUploadForm, LeadEditForm
 from leads.models import ICPVersionStatus, ImportJob, ImportStatus, Lead
 from leads.tables import LeadTable
 
@@ -41,6 +41,32 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "explained": selectors.evaluation_explain(evaluation=evaluation) if evaluation else [],
     }
     return render(request, "leads/lead_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("leads.change_lead")
+def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a lead's data; saving re-checks it against the ICP (a nurtured lead may qualify and go back)."""
+    lead = get_object_or_404(selectors.lead_list(), pk=pk)
+    form = LeadEditForm(request.POST or None, instance=lead)
+    if request.method == "POST" and form.is_valid():
+        try:
+            updated, changed = services.lead_update(lead=lead, data=form.changed_data_values(), actor=request.user)
+        except services.LeadDataError as exc:
+            for field, errors in exc.errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if changed:
+                messages.success(
+                    request,
+                    f"Saved ({', '.join(changed)}); checked again against the ICP: now "
+                    f"{updated.get_status_display().lower()}.",
+                )
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect(updated)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "leads/lead_edit.html", {"lead": lead, "form": form}, status=status)
 
 
 @require_GET

@@ -25,6 +25,7 @@ MATRIX = {
     "home": {SALES, FINANCE, MANAGER, ADMIN},
     "leads:list": {SALES, MANAGER, ADMIN},
     "leads:detail": {SALES, MANAGER, ADMIN},
+    "leads:edit": {SALES, ADMIN},
     "leads:icp_list": {SALES, MANAGER, ADMIN},
     "leads:icp_version": {SALES, MANAGER, ADMIN},
     "leads:import_upload": {SALES, ADMIN},
@@ -101,7 +102,7 @@ def url_for(name: str) -> str:
         from partners.links import referral_token
 
         kwargs = {"token": referral_token(_referral())}
-    elif name == "leads:detail":
+    elif name in ("leads:detail", "leads:edit"):
         kwargs = {"pk": LeadFactory().pk}
     elif name in ("leads:icp_version", "leads:icp_publish"):
         kwargs = {"pk": ICPVersionFactory().pk}
