@@ -31,7 +31,11 @@ class LeadEditForm(forms.ModelForm):
     class Meta:
         model = Lead
         fields = EDITABLE_FIELDS
-        widgets = {"message": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "message": forms.Textarea(attrs={"rows": 3}),
+            "is_decision_maker": forms.NullBooleanSelect(attrs={"class": "form-select form-select-sm"}),
+        }
+        labels = {"is_decision_maker": "Decides?"}
 
     def clean_country(self):
         return (self.cleaned_data.get("country") or "").strip().upper()

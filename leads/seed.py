@@ -1,6 +1,7 @@
 """Demo leads for the five examples in DESIGN.md; deterministic, and idempotent by external id."""
 
 import random
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -444,6 +445,11 @@ def seed_sources() -> dict[str, LeadSource]:
     return sources
 
 
+def _ascii(text: str) -> str:
+    text = text.translate(str.maketrans({"ı": "i", "ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "đ": "d"}))
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def demo_lead_fields(i: int, rng: random.Random) -> tuple[str, dict]:
     example = list(EXAMPLES)[i % len(EXAMPLES)]
     spec = EXAMPLES[example]
@@ -452,7 +458,7 @@ def demo_lead_fields(i: int, rng: random.Random) -> tuple[str, dict]:
     domain = (company or f"{last}-mail").lower().replace(" ", "").replace("&", "and")
     fields = {
         "external_id": f"demo-{i:06d}",
-        "email": f"{first}.{last}.{i}@{domain}.example".lower(),
+        "email": _ascii(f"{first}.{last}.{i}@{domain}.example".lower()),  # Zoë -> zoe: addresses are ASCII
         "name": f"{first} {last}",
         "company": company,
         "title": rng.choice(spec["titles"]),
