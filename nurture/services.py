@@ -8,6 +8,8 @@ task delivered twice, or a task racing the sweep, sends the email once.
 
 import hashlib
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -50,6 +52,19 @@ def enqueue(task, **kwargs) -> bool:
     return True
 
 
+_deferred = ContextVar("outbox_deferred", default=False)
+
+
+@contextmanager
+def outbox_deferred():
+    """Store emails without asking a worker for each (seeding, bulk jobs): the sweep sends them."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
 def message_queue(
     *,
     key: str,
@@ -85,7 +100,7 @@ def message_queue(
             actor_label="system",
             data={"kind": kind, "to": to_email, "subject": subject},
         )
-    if created and not_before is None:
+    if created and not_before is None and not _deferred.get():
         from nurture.tasks import send_message
 
         transaction.on_commit(lambda: enqueue(send_message, message_id=message.pk))
