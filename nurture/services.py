@@ -581,8 +581,8 @@ def nurture_run_due(
                 break
             runner.run(batch)
             batches += 1
-    if runner.counts["emails"] or runner.counts["requalified"]:
-        enqueue(sweep_task)
+    if (runner.counts["emails"] or runner.counts["requalified"]) and not _deferred.get():
+        transaction.on_commit(lambda: enqueue(sweep_task))  # one task sends the lot (after any outer commit)
     return {"batches": batches, **runner.counts}
 
 
