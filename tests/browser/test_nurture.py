@@ -22,7 +22,7 @@ EMAIL = "ada@lovelace.example"
 def workspace(transactional_db, monkeypatch):
     """Reasons, the demo tracks and replies, a Sales Ops user; Celery calls recorded instead of queued."""
     queued = []
-    monkeypatch.setattr(services, "enqueue", lambda task, **kwargs: queued.append(task.name) or True)
+    monkeypatch.setattr(services.outbox, "enqueue", lambda task, **kwargs: queued.append(task.name) or True)
     reasons = seed_reasons()
     tracks = seed_tracks()
     user = make_user("Sales Ops")

@@ -2,7 +2,7 @@
 and give up after MAX_ATTEMPTS, the sweep sends what is due. Emails land in Django's locmem outbox.
 
 The on-commit task enqueue never reaches a broker here: callbacks are captured without running, or
-`nurture.services.enqueue` is patched. (Real workers and brokers: tests/nurture/test_outbox_worker.py.)
+`nurture.services.outbox.enqueue` is patched. (Real workers and brokers: tests/nurture/test_outbox_worker.py.)
 """
 
 from datetime import timedelta
@@ -27,7 +27,9 @@ def queue(key: str = "test:1", **overrides) -> OutboundMessage:
 
 
 def failing_send(error: Exception | None = None):
-    return mock.patch("nurture.services.EmailMessage.send", side_effect=error or SMTPException("mail server down"))
+    return mock.patch(
+        "nurture.services.outbox.EmailMessage.send", side_effect=error or SMTPException("mail server down")
+    )
 
 
 # Queueing -------------------------------------------------------------------------------------------------
@@ -65,7 +67,10 @@ def test_message_queue_stores_the_message_queued_and_due_now(db):
 
 
 def test_message_queue_enqueues_delivery_only_after_commit(db, django_capture_on_commit_callbacks):
-    with mock.patch("nurture.services.enqueue") as enqueue_mock, django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("nurture.services.outbox.enqueue") as enqueue_mock,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         message = queue()
         assert enqueue_mock.call_count == 0  # not before the transaction commits
 

@@ -1,0 +1,64 @@
+"""Writes for nurture and the outbox (the only code that changes their state).
+
+- `outbox`: emails as rows first, delivered once by a Celery task, swept when the broker was down.
+- `enrollments`: tracks, the due-step sweep, unsubscribing, re-qualification hand-back.
+- `replies`: helpful replies per reason.
+"""
+
+from nurture.services.enrollments import (
+    ENROLLABLE,
+    LEAD_FACING_KINDS,
+    UNSUBSCRIBE_FOOTER,
+    NurtureError,
+    enrollment_create,
+    enrollment_pause,
+    enrollment_resume,
+    enrollment_stop,
+    enrollments_handback,
+    lead_id_from_unsubscribe_token,
+    lead_unsubscribe,
+    nurture_run_due,
+    track_refusal,
+    unsubscribe_token,
+    unsubscribe_url,
+)
+from nurture.services.outbox import (
+    MAX_ATTEMPTS,
+    STALE_CLAIM,
+    enqueue,
+    message_deliver,
+    message_queue,
+    outbox_deferred,
+    outbox_due_ids,
+    outbox_sweep,
+)
+from nurture.services.replies import helpful_replies_for, helpful_reply_render, helpful_reply_send
+
+__all__ = [
+    "ENROLLABLE",
+    "LEAD_FACING_KINDS",
+    "MAX_ATTEMPTS",
+    "STALE_CLAIM",
+    "UNSUBSCRIBE_FOOTER",
+    "NurtureError",
+    "enqueue",
+    "enrollment_create",
+    "enrollment_pause",
+    "enrollment_resume",
+    "enrollment_stop",
+    "enrollments_handback",
+    "helpful_replies_for",
+    "helpful_reply_render",
+    "helpful_reply_send",
+    "lead_id_from_unsubscribe_token",
+    "lead_unsubscribe",
+    "message_deliver",
+    "message_queue",
+    "nurture_run_due",
+    "outbox_deferred",
+    "outbox_due_ids",
+    "outbox_sweep",
+    "track_refusal",
+    "unsubscribe_token",
+    "unsubscribe_url",
+]

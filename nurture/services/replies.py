@@ -1,0 +1,80 @@
+"""Helpful replies: a template per reason, rendered for the lead, edited, sent through the outbox."""
+
+import hashlib
+from datetime import datetime
+
+from django.db import transaction
+from django.template import Context, Template
+from django.utils import timezone
+
+from leads.models import LeadStatus
+from nurture.models import HelpfulReply, OutboundMessage
+from nurture.services.enrollments import NurtureError, _lock_lead
+from nurture.services.outbox import message_queue
+
+
+def helpful_reply_render(*, reply: HelpfulReply, lead) -> tuple[str, str]:
+    """The reply's subject and body for this lead, ready to edit before sending."""
+    context = Context({"lead": lead}, autoescape=False)  # plain-text email, not HTML
+    return " ".join(Template(reply.subject).render(context).split()), Template(reply.body).render(context).strip()
+
+
+def helpful_replies_for(lead) -> list[HelpfulReply]:
+    """Templates for the lead's reason first, then the others."""
+    replies = list(HelpfulReply.objects.filter(active=True).select_related("reason"))
+    return sorted(replies, key=lambda r: (r.reason_id != lead.primary_reason_id, r.reason.position, r.position))
+
+
+@transaction.atomic
+def helpful_reply_send(
+    *,
+    lead,
+    subject: str,
+    body: str,
+    reply: HelpfulReply | None = None,
+    actor=None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> OutboundMessage:
+    """Answer the lead with useful resources. Records the first response; an undecided lead becomes helped.
+    The same text sent twice (a double click) is one email."""
+    from leads.services import lead_event_record, lead_transition
+
+    now = now or timezone.now()
+    subject, body = " ".join((subject or "").split()), (body or "").strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = ["Write a subject."]
+    if not body:
+        errors["body"] = ["Write the reply."]
+    if errors:
+        raise NurtureError("The reply is incomplete.", errors)
+    lead = _lock_lead(lead)
+    if lead.do_not_contact:
+        raise NurtureError("This lead asked not to be contacted; no reply can be sent.")
+    if lead.status in (LeadStatus.QUALIFIED, LeadStatus.CLOSED, LeadStatus.NEW):
+        raise NurtureError(f"A lead that is {LeadStatus(lead.status).label.lower()} is not answered from here.")
+    digest = hashlib.sha256(f"{subject}\n{body}".encode()).hexdigest()[:16]
+    message = message_queue(
+        key=f"lead:{lead.pk}:reply:{digest}",
+        kind="helpful_reply",
+        to_email=lead.email,
+        to_name=lead.name,
+        subject=subject,
+        body=body,
+        lead=lead,
+    )
+    if lead.first_response_at is None:
+        lead.first_response_at = now
+        lead.save(update_fields=["first_response_at", "updated_at"])
+    lead_event_record(
+        lead=lead,
+        verb="helpful_reply_sent",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={"subject": subject, "template": reply.title if reply else ""},
+    )
+    if lead.status in (LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW):
+        lead_transition(lead=lead, to=LeadStatus.HELPED, actor=actor, actor_label=actor_label, at=now)
+    return message
