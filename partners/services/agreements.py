@@ -1,0 +1,66 @@
+"""Fee agreements: what a partner pays us, one agreement in force per day."""
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Q
+
+from partners.models import (
+    FeeAgreement,
+    FeeTier,
+    Partner,
+)
+
+
+class FeeAgreementError(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items()))
+        self.errors = errors
+
+
+def _overlaps(agreement: FeeAgreement) -> bool:
+    others = FeeAgreement.objects.filter(partner_id=agreement.partner_id).exclude(pk=agreement.pk)
+    if agreement.valid_to is not None:
+        others = others.filter(valid_from__lte=agreement.valid_to)
+    return others.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=agreement.valid_from)).exists()
+
+
+@transaction.atomic
+def fee_agreement_save(*, agreement: FeeAgreement, tiers: list[dict] | None = None, user=None) -> FeeAgreement:
+    """Create or change an agreement (and replace its tiers). One agreement in force per partner per day.
+
+    Referrals already sent keep the terms they were sent under (their snapshot); only later ones change."""
+    Partner.objects.select_for_update().get(pk=agreement.partner_id)  # serialises agreement writes per partner
+    errors: dict[str, list[str]] = {}
+    if agreement.valid_to is not None and agreement.valid_to < agreement.valid_from:
+        errors["valid_to"] = ["The last day is before the first day."]
+    elif _overlaps(agreement):
+        errors["valid_from"] = ["Overlaps another agreement with this partner; end that one first (set its last day)."]
+    if agreement.percent_cap is not None and not agreement.percent_of_deal:
+        errors["percent_cap"] = ["A cap only applies with a percentage of the deal."]
+    if len(agreement.currency) != 3 or not agreement.currency.isalpha():
+        errors["currency"] = ["Use a three-letter currency code such as EUR."]
+    thresholds = [t["min_monthly_referrals"] for t in tiers or []]
+    if len(thresholds) != len(set(thresholds)):
+        errors["tiers"] = ["Two tiers start at the same monthly volume."]
+    elif any(n is None or n < 2 for n in thresholds):
+        errors["tiers"] = ["A tier starts from the 2nd referral of the month or later (the 1st is the base terms)."]
+    if errors:
+        raise FeeAgreementError(errors)
+    agreement.currency = agreement.currency.upper()
+    if agreement.pk is None:
+        agreement.created_by = user if user is not None and user.is_authenticated else None
+    agreement.save()
+    if tiers is not None:
+        agreement.tiers.all().delete()
+        FeeTier.objects.bulk_create(FeeTier(agreement=agreement, **tier) for tier in tiers)
+    return agreement
+
+
+def fee_agreement_in_force(*, partner: Partner, day: date) -> FeeAgreement | None:
+    return (
+        FeeAgreement.objects.filter(partner=partner, valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .prefetch_related("tiers")
+        .first()
+    )

@@ -1,0 +1,290 @@
+"""A referral after it is sent: the partner's answer, the outcome, reversal, and re-offering the lead."""
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Band, Lead, LeadStatus
+from leads.services import lead_event_record, lead_transition
+from partners import fees, matching
+from partners.models import (
+    AccrualKind,
+    FeeAccrual,
+    Partner,
+    Referral,
+    ReferralMode,
+    ReferralStatus,
+)
+from partners.services.sending import ReferralError, _accrue, _lock_lead, referral_send
+
+
+def _lock_referral(referral: Referral) -> tuple[Referral, Lead]:
+    lead = _lock_lead(referral.lead)
+    referral = Referral.objects.select_for_update().select_related("partner").get(pk=referral.pk)
+    referral.lead = lead
+    return referral, lead
+
+
+def _day(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y}"
+
+
+def _require(referral: Referral, *allowed: str, action: str) -> None:
+    if referral.status not in allowed:
+        when = {
+            ReferralStatus.ACCEPTED: referral.accepted_at,
+            ReferralStatus.DECLINED: referral.declined_at,
+            ReferralStatus.EXPIRED: referral.expired_at,
+            ReferralStatus.CONVERTED: referral.converted_at,
+            ReferralStatus.LOST: referral.lost_at,
+        }.get(referral.status)
+        if action == "reversed" and referral.status in (ReferralStatus.SENT, ReferralStatus.ACCEPTED):
+            raise ReferralError("This referral cannot be reversed: it has not converted.")
+        if referral.status == ReferralStatus.SENT and referral.mode == ReferralMode.INTRODUCE:
+            raise ReferralError(f"This referral cannot be {action}: it has not been accepted yet.")
+        since = f" on {_day(when)}" if when else ""
+        raise ReferralError(
+            f"This referral cannot be {action}: it was already {referral.get_status_display().lower()}{since}."
+        )
+
+
+def _record(referral: Referral, verb: str, *, actor, actor_label: str, at: datetime, **data) -> None:
+    lead_event_record(
+        lead=referral.lead,
+        verb=verb,
+        actor=actor,
+        actor_label=actor_label,
+        at=at,
+        data={"referral": referral.pk, "partner": referral.partner.name, **data},
+    )
+
+
+@transaction.atomic
+def referral_accept(*, referral: Referral, actor=None, actor_label: str = "", now: datetime | None = None) -> Referral:
+    now = now or timezone.now()
+    referral, _ = _lock_referral(referral)
+    _require(referral, ReferralStatus.SENT, action="accepted")
+    if referral.mode != ReferralMode.INTRODUCE:  # an accepted signpost could never convert or be lost
+        raise ReferralError("A signpost is not accepted by the partner; record whether it converted or was lost.")
+    if referral.respond_by is not None and now > referral.respond_by:
+        raise ReferralError(
+            f"The time to accept this introduction ended on {_day(referral.respond_by)}; "
+            "we are offering the customer elsewhere."
+        )
+    lead = referral.lead
+    if lead.do_not_contact or not lead.has_partner_sharing_consent:
+        raise ReferralError(
+            "The customer has withdrawn their consent since we wrote; please disregard this introduction."
+        )
+    referral.status, referral.accepted_at = ReferralStatus.ACCEPTED, now
+    referral.save(update_fields=["status", "accepted_at", "updated_at"])
+    _record(referral, "referral_accepted", actor=actor, actor_label=actor_label, at=now)
+    _accrue(referral, "accepted", at=now, user=actor)
+    return referral
+
+
+@transaction.atomic
+def referral_decline(
+    *, referral: Referral, reason: str, actor=None, actor_label: str = "", now: datetime | None = None
+) -> Referral:
+    """The partner says no. The lead is re-offered to the next match, or returned to triage."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReferralError("Say why the referral is declined.")
+    referral, lead = _lock_referral(referral)
+    _require(referral, ReferralStatus.SENT, action="declined")
+    if referral.mode != ReferralMode.INTRODUCE:
+        raise ReferralError("A signpost is not declined by the partner; record whether it converted or was lost.")
+    referral.status, referral.declined_at, referral.decline_reason = ReferralStatus.DECLINED, now, reason[:300]
+    referral.save(update_fields=["status", "declined_at", "decline_reason", "updated_at"])
+    _record(referral, "referral_declined", actor=actor, actor_label=actor_label, at=now, reason=reason)
+    _reoffer_or_return(referral, lead, now=now)
+    return referral
+
+
+@transaction.atomic
+def referral_expire(*, referral: Referral, now: datetime | None = None) -> Referral | None:
+    """The acceptance window passed without an answer: expire, then re-offer or return to triage.
+    Returns None when there was nothing to do (answered meanwhile, or not due)."""
+    now = now or timezone.now()
+    referral, lead = _lock_referral(referral)
+    if referral.status != ReferralStatus.SENT or referral.respond_by is None or referral.respond_by > now:
+        return None
+    referral.status, referral.expired_at = ReferralStatus.EXPIRED, now
+    referral.save(update_fields=["status", "expired_at", "updated_at"])
+    _record(referral, "referral_expired", actor=None, actor_label="system", at=now)
+    _reoffer_or_return(referral, lead, now=now)
+    return referral
+
+
+def _reoffer_or_return(referral: Referral, lead: Lead, *, now: datetime) -> None:
+    """After a decline or expiry: the next-best partner gets the lead (same mode, if still allowed), or,
+    when there is none, the lead goes back to the triage queue. Other open referrals: nothing to do."""
+    served = [ReferralStatus.SENT, ReferralStatus.ACCEPTED, ReferralStatus.CONVERTED]  # converted: a customer now
+    if Referral.objects.filter(lead=lead, status__in=served).exists():
+        return
+    if lead.status != LeadStatus.REFERRED:
+        return
+    if settings.REFERRAL_AUTO_REOFFER:
+        for match in matching.matches_for_lead(lead, limit=3, now=now).matches:
+            partner = Partner.objects.get(pk=match.partner.id)
+            try:
+                with transaction.atomic():
+                    referral_send(
+                        lead=lead,
+                        partner=partner,
+                        mode=referral.mode,
+                        actor_label="system:re-offer",
+                        note=f"Re-offered after {referral.partner.name} {referral.get_status_display().lower()}.",
+                        now=now,
+                    )
+            except ReferralError:
+                continue  # e.g. no consent for an introduction any more, or the partner just filled up
+            return
+    band = lead.evaluation.band if lead.evaluation_id else Band.NEEDS_REVIEW
+    to = LeadStatus.DISQUALIFIED if band == Band.DISQUALIFIED else LeadStatus.NEEDS_REVIEW
+    lead_transition(
+        lead=lead,
+        to=to,
+        actor_label="system",
+        at=now,
+        data={
+            "why": f"No other partner to offer it to after {referral.partner.name} "
+            f"{referral.get_status_display().lower()}."
+        },
+    )
+    lead_event_record(
+        lead=lead,
+        verb="returned_to_triage",
+        actor_label="system",
+        at=now,
+        data={"referral": referral.pk, "partner": referral.partner.name},
+    )
+
+
+def parse_deal_value(raw: str | Decimal | None) -> Decimal:
+    """A deal value from a form or link page: "12000", "12,000.50"; refused when not a positive amount."""
+    if isinstance(raw, Decimal):
+        value = raw
+    else:
+        text = (raw or "").strip().replace(",", "").replace(" ", "")
+        if not text:
+            raise ReferralError("Give the deal value.")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ReferralError(f"“{raw}” is not an amount; write it like 12000 or 12000.50.") from None
+    if not value.is_finite() or value <= 0:
+        raise ReferralError("The deal value must be more than zero.")
+    if value >= Decimal("1e12"):
+        raise ReferralError("The deal value is too large.")
+    value = fees.money(value)
+    if value <= 0:  # under half a cent rounds to 0.00
+        raise ReferralError("The deal value must be more than zero.")
+    return value
+
+
+@transaction.atomic
+def referral_convert(
+    *,
+    referral: Referral,
+    deal_value: Decimal | str,
+    currency: str = "",
+    actor=None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> Referral:
+    """The partner won the customer. Introductions convert after acceptance; signposts (nobody accepts
+    them) straight from sent. Accrues the conversion fees by the referral's own terms."""
+    now = now or timezone.now()
+    value = parse_deal_value(deal_value)
+    referral, _ = _lock_referral(referral)
+    allowed = (ReferralStatus.ACCEPTED,) if referral.mode == ReferralMode.INTRODUCE else (ReferralStatus.SENT,)
+    _require(referral, *allowed, action="marked as converted")
+    expected = (referral.fee_terms or {}).get("currency") or ""
+    currency = (currency or expected).upper()
+    if not currency:
+        raise ReferralError("Give the deal's currency.")
+    if expected and currency != expected:
+        raise ReferralError(f"Give the deal value in {expected}, the currency of the fee agreement.")
+    referral.status, referral.converted_at = ReferralStatus.CONVERTED, now
+    referral.deal_value, referral.deal_currency = value, currency
+    referral.save(update_fields=["status", "converted_at", "deal_value", "deal_currency", "updated_at"])
+    _record(
+        referral,
+        "referral_converted",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        deal_value=str(value),
+        currency=currency,
+    )
+    _accrue(referral, "converted", at=now, user=actor, deal_value=value)
+    return referral
+
+
+@transaction.atomic
+def referral_lose(
+    *, referral: Referral, reason: str, actor=None, actor_label: str = "", now: datetime | None = None
+) -> Referral:
+    """The partner tried and did not win the customer."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReferralError("Say why the customer was lost.")
+    referral, _ = _lock_referral(referral)
+    allowed = (ReferralStatus.ACCEPTED,) if referral.mode == ReferralMode.INTRODUCE else (ReferralStatus.SENT,)
+    _require(referral, *allowed, action="marked as lost")
+    referral.status, referral.lost_at, referral.lost_reason = ReferralStatus.LOST, now, reason[:300]
+    referral.save(update_fields=["status", "lost_at", "lost_reason", "updated_at"])
+    _record(referral, "referral_lost", actor=actor, actor_label=actor_label, at=now, reason=reason)
+    return referral
+
+
+@transaction.atomic
+def referral_conversion_reverse(
+    *, referral: Referral, reason: str, actor=None, actor_label: str = "", now: datetime | None = None
+) -> list[FeeAccrual]:
+    """A conversion that did not stand (refund, cancelled deal): the referral becomes lost and each conversion
+    fee gets a negative ledger row. Nothing earlier is changed."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReferralError("Say why the conversion is reversed.")
+    referral, _ = _lock_referral(referral)
+    _require(referral, ReferralStatus.CONVERTED, action="reversed")
+    referral.status, referral.lost_at, referral.lost_reason = ReferralStatus.LOST, now, f"Reversed: {reason}"[:300]
+    referral.save(update_fields=["status", "lost_at", "lost_reason", "updated_at"])
+    reversed_rows = []
+    for accrual in referral.accruals.filter(
+        kind__in=[AccrualKind.CONVERSION, AccrualKind.CONVERSION_PERCENT], reversed_by__isnull=True
+    ):
+        reversed_rows.append(
+            FeeAccrual.objects.create(
+                referral=referral,
+                partner_id=referral.partner_id,
+                kind=AccrualKind.REVERSAL,
+                amount=-accrual.amount,
+                currency=accrual.currency,
+                basis=f"Reverses “{accrual.get_kind_display()}”: {reason}"[:300],
+                reverses=accrual,
+                occurred_at=now,
+                due_on=timezone.localdate(now),
+                created_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+        )
+    _record(
+        referral,
+        "conversion_reversed",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        reason=reason,
+        amount=str(sum((r.amount for r in reversed_rows), Decimal("0.00"))),
+    )
+    return reversed_rows
