@@ -1,0 +1,236 @@
+"""Checking leads against the ICP in force: one lead (with its explanation) or many at once in SQL."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from leads import engine
+from leads.models import (
+    Band,
+    DisqualificationReason,
+    Evaluation,
+    ICPVersion,
+    ICPVersionStatus,
+    Lead,
+    LeadEvent,
+    LeadStatus,
+)
+from leads.services.base import OPEN_FOR_VERDICT, lead_event_record, lead_transition
+
+
+def published_version(profile_id: int | None) -> ICPVersion | None:
+    if profile_id is None:
+        return None
+    return (
+        ICPVersion.objects.filter(profile_id=profile_id, status=ICPVersionStatus.PUBLISHED)
+        .prefetch_related("criteria__reason")
+        .first()
+    )
+
+
+def _status_after_verdict(status: str, band: str) -> str:
+    if status in OPEN_FOR_VERDICT:
+        return band
+    if status == LeadStatus.NURTURING and band == Band.QUALIFIED:
+        return LeadStatus.QUALIFIED
+    return status
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def lead_evaluate(
+    *, lead: Lead, actor=None, actor_label: str = "", version: ICPVersion | None = None
+) -> Evaluation | None:
+    """Check one lead against its source's published ICP, record the evaluation and apply the band.
+
+    No published ICP: the lead goes to needs review (a person decides), never to disqualified."""
+    version = version or published_version(lead.source.icp_profile_id)
+    if version is None:
+        if lead.status == LeadStatus.NEW:
+            lead_transition(
+                lead=lead,
+                to=LeadStatus.NEEDS_REVIEW,
+                actor=actor,
+                actor_label=actor_label,
+                data={"why": "No published ICP for this source."},
+            )
+        return None
+    rule_set = engine.rule_set_from_version(version)
+    values = engine.lead_values(lead)
+    verdict = engine.evaluate(rule_set, values)
+    reason = (
+        DisqualificationReason.objects.filter(code=verdict.primary_reason_code).first()
+        if verdict.primary_reason_code
+        else None
+    )
+    now = timezone.now()
+    evaluation = Evaluation.objects.create(
+        lead=lead,
+        version=version,
+        score=verdict.score,
+        band=verdict.band,
+        primary_reason=reason,
+        outcomes=verdict.outcomes(),
+        actual={field: _json_safe(_actual(values, field)) for field in engine.fields_tested(rule_set)},
+        evaluated_at=now,
+    )
+    previous = lead.status
+    lead.evaluation = evaluation
+    lead.primary_reason = reason if verdict.band != Band.QUALIFIED else None
+    lead.status = _status_after_verdict(previous, verdict.band)
+    lead.save(update_fields=["evaluation", "primary_reason", "status", "updated_at"])
+    lead_event_record(
+        lead=lead,
+        verb="evaluated",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        data={
+            "profile": version.profile.name,
+            "version": version.number,
+            "band": verdict.band,
+            "score": verdict.score,
+            "reason": verdict.primary_reason_code or "",
+            "failed": [r.rule.label for r in verdict.failed],
+        },
+    )
+    if lead.status != previous:
+        lead_event_record(
+            lead=lead,
+            verb="status_changed",
+            actor=actor,
+            actor_label=actor_label,
+            at=now,
+            data={"from": previous, "to": lead.status, "why": f"ICP {verdict.band}"},
+        )
+    if previous == LeadStatus.NURTURING and lead.status == LeadStatus.QUALIFIED:
+        from nurture.services import enrollments_handback  # nurture builds on leads, not the other way round
+
+        enrollments_handback(lead_ids=[lead.pk], now=now)
+    return evaluation
+
+
+def _actual(values: dict[str, Any], field: str) -> Any:
+    if field.startswith("attributes."):
+        return (values.get("attributes") or {}).get(field.removeprefix("attributes."))
+    return values.get(field)
+
+
+def _vendor_json_object(pairs: dict[str, str]) -> str:
+    """A JSON object built in SQL from column expressions (the two back ends spell it differently)."""
+    fn = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
+    return f"{fn}({', '.join(f"'{key}', {expr}" for key, expr in pairs.items())})"
+
+
+@transaction.atomic
+def leads_evaluate_bulk(*, queryset: QuerySet[Lead], actor_label: str) -> dict[str, int]:
+    """Evaluate many leads in a few set-based statements per ICP version (no Python per lead).
+
+    Records an Evaluation per lead, moves the open ones to their band (nurturing ones to qualified
+    when they now pass) and writes a timeline event for each status that changes."""
+    counts = {band.value: 0 for band in Band}
+    profile_ids = queryset.order_by().values_list("source__icp_profile_id", flat=True).distinct()
+    for profile_id in list(profile_ids):
+        version = published_version(profile_id)
+        subset = (
+            queryset.filter(source__icp_profile_id=profile_id)
+            if profile_id
+            else queryset.filter(source__icp_profile__isnull=True)
+        )
+        if version is None:
+            counts[Band.NEEDS_REVIEW] += _bulk_no_icp(subset, actor_label)
+            continue
+        for band, n in _bulk_evaluate_version(subset, version, actor_label).items():
+            counts[band] += n
+    return counts
+
+
+def _bulk_no_icp(queryset: QuerySet[Lead], actor_label: str) -> int:
+    """New leads with no ICP to check them against go to needs review; returns how many moved."""
+    new = queryset.filter(status=LeadStatus.NEW)
+    now = timezone.now()
+    LeadEvent.objects.bulk_create(
+        LeadEvent(
+            lead_id=pk,
+            verb="status_changed",
+            actor_label=actor_label,
+            at=now,
+            data={"from": "new", "to": "needs_review", "why": "No published ICP for this source."},
+        )
+        for pk in new.values_list("pk", flat=True)
+    )
+    return new.update(status=LeadStatus.NEEDS_REVIEW, updated_at=now)
+
+
+def verdict_select(queryset: QuerySet, rule_set: engine.RuleSet) -> tuple[str, list]:
+    """SQL selecting pk, icp_score, icp_band, icp_reason_id, icp_outcomes, icp_actual for `queryset`
+    (Lead, or StagedLead rows being imported), ready for an INSERT … SELECT."""
+    from leads.engine_sql import verdict_sql
+
+    reason_ids = dict(DisqualificationReason.objects.values_list("code", "id"))
+    return verdict_sql(queryset, rule_set, reason_ids, connection.vendor)
+
+
+def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_label: str) -> dict[str, int]:
+    rule_set = engine.rule_set_from_version(version)
+    select_sql, params = verdict_select(queryset, rule_set)
+    now = timezone.now()
+    ev, lead_t, event_t = Evaluation._meta.db_table, Lead._meta.db_table, LeadEvent._meta.db_table
+    open_statuses = ", ".join(f"'{s}'" for s in OPEN_FOR_VERDICT)
+    new_status = (
+        f"CASE WHEN l.status IN ({open_statuses}) THEN e.band "
+        f"WHEN l.status = 'nurturing' AND e.band = 'qualified' THEN 'qualified' ELSE l.status END"
+    )
+    event_data = _vendor_json_object(
+        {
+            "from": "l.status",
+            "to": new_status,
+            "why": "'ICP ' || e.band",
+            "version": str(version.number),
+            "score": "e.score",
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ev} (lead_id, version_id, score, band, primary_reason_id, outcomes, actual, evaluated_at) "  # noqa: S608 - table names and constants, values bound
+            f"SELECT v.pk, %s, v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), v.icp_outcomes, "
+            f"v.icp_actual, %s "
+            f"FROM ({select_sql}) v",
+            [version.pk, now, *params],
+        )
+        batch = "e.version_id = %s AND e.evaluated_at = %s"
+        cursor.execute(
+            f"INSERT INTO {event_t} (lead_id, verb, actor_label, data, at) "  # noqa: S608 - table names and constants, values bound
+            f"SELECT l.id, 'status_changed', %s, {event_data}, %s FROM {ev} e JOIN {lead_t} l ON l.id = e.lead_id "
+            f"WHERE {batch} AND l.status <> ({new_status})",
+            [actor_label, now, version.pk, now],
+        )
+        cursor.execute(
+            f"SELECT l.id FROM {ev} e JOIN {lead_t} l ON l.id = e.lead_id "  # noqa: S608 - table names and constants, values bound
+            f"WHERE {batch} AND l.status = 'nurturing' AND e.band = 'qualified'",
+            [version.pk, now],
+        )
+        handback = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"UPDATE {lead_t} AS l SET evaluation_id = e.id, status = {new_status}, updated_at = %s, "  # noqa: S608 - table names and constants, values bound
+            f"primary_reason_id = CASE WHEN e.band = 'qualified' THEN NULL ELSE e.primary_reason_id END "
+            f"FROM {ev} e WHERE e.lead_id = l.id AND {batch}",
+            [now, version.pk, now],
+        )
+        cursor.execute(f"SELECT e.band, COUNT(*) FROM {ev} e WHERE {batch} GROUP BY e.band", [version.pk, now])  # noqa: S608 - table names and constants, values bound
+        counts = dict(cursor.fetchall())
+    if handback:  # nurtured leads that qualify now leave nurture and go back to their owner
+        from nurture.services import enrollments_handback
+
+        enrollments_handback(lead_ids=handback, now=now)
+    return counts

@@ -1,0 +1,144 @@
+"""Leads arriving (created, sent again by an inbound system) and corrected by hand."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import (
+    Evaluation,
+    Lead,
+    LeadSource,
+    LeadStatus,
+)
+from leads.services.base import DATA_FIELDS, OPEN_FOR_VERDICT, LeadDataError, lead_event_record
+from leads.services.evaluation import lead_evaluate
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    source: LeadSource,
+    fields: dict[str, Any],
+    received_at: datetime | None = None,
+    actor=None,
+    actor_label: str = "",
+    evaluate: bool = False,
+) -> Lead:
+    """Store a new inbound lead with its respond-by time from the source's SLA."""
+    received_at = received_at or timezone.now()
+    lead = Lead.objects.create(
+        source=source,
+        received_at=received_at,
+        respond_by=received_at + timedelta(hours=source.sla_hours),
+        **fields,
+    )
+    lead_event_record(
+        lead=lead,
+        verb="received",
+        actor=actor,
+        actor_label=actor_label or f"source:{source.slug}",
+        data={"source": source.slug, "external_id": lead.external_id},
+        at=received_at,
+    )
+    if evaluate:
+        lead_evaluate(lead=lead, actor=actor, actor_label=actor_label)
+    return lead
+
+
+def _validated(lead: Lead) -> None:
+    try:
+        lead.full_clean(
+            exclude=["source", "received_at", "respond_by", "status", "evaluation", "primary_reason"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        raise LeadDataError(exc.message_dict) from None
+    if lead.budget is not None and not lead.budget_currency:
+        raise LeadDataError({"budget_currency": ["Required when a budget is given."]})
+    if (lead.latitude is None) != (lead.longitude is None):
+        raise LeadDataError({"longitude" if lead.longitude is None else "latitude": ["Give both or neither."]})
+
+
+@transaction.atomic
+def lead_intake(*, source: LeadSource, data: dict[str, Any], actor_label: str) -> tuple[Lead, bool, Evaluation | None]:
+    """Create or update the lead (source, external_id) from an inbound system, then evaluate it.
+
+    Idempotent: sending the same lead again updates it and re-evaluates it, it never duplicates."""
+    data = dict(data)
+    external_id = str(data.pop("external_id", "") or "").strip()
+    if not external_id:
+        raise LeadDataError({"external_id": ["This field is required."]})
+    received_at = data.pop("received_at", None) or timezone.now()
+    unknown = set(data) - DATA_FIELDS
+    if unknown:
+        raise LeadDataError({field: ["Unknown field."] for field in sorted(unknown)})
+    lead = Lead.objects.select_for_update().filter(source=source, external_id=external_id).first()
+    created = lead is None
+    if created:
+        lead = Lead(
+            source=source,
+            external_id=external_id,
+            received_at=received_at,
+            respond_by=received_at + timedelta(hours=source.sla_hours),
+        )
+    changed = {}
+    for field, value in data.items():
+        if getattr(lead, field) != value:
+            changed[field] = value
+            setattr(lead, field, value)
+    _validated(lead)
+    if created:
+        lead.save()
+        lead_event_record(
+            lead=lead,
+            verb="received",
+            actor_label=actor_label,
+            data={"source": source.slug, "external_id": external_id},
+            at=received_at,
+        )
+    elif changed:
+        lead.save()
+        lead_event_record(lead=lead, verb="updated", actor_label=actor_label, data={"fields": sorted(changed)})
+    evaluation = (
+        lead_evaluate(lead=lead, actor_label=actor_label)
+        if created or changed or not lead.evaluation_id
+        else lead.evaluation
+    )
+    return lead, created, evaluation
+
+
+EDITABLE_FIELDS = [
+    "email", "name", "company", "title", "is_decision_maker", "phone", "country", "postal_code", "latitude",
+    "longitude", "employees", "budget", "budget_currency", "industry", "product_interest", "timeline",
+    "credit_score", "message", "do_not_contact",
+]  # fmt: skip
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, data: dict[str, Any], actor=None, actor_label: str = "") -> tuple[Lead, list[str]]:
+    """Change a lead's data by hand (the edit page, the admin), then re-check it against the ICP in force.
+
+    Only the fields that changed are recorded on the timeline; do-not-contact can be set but not cleared here
+    (a lead who asked to stop is not re-subscribed by an edit). A nurtured lead that now qualifies leaves
+    nurture and goes back to its owner. Returns the lead and the names of the fields that changed."""
+    unknown = set(data) - DATA_FIELDS
+    if unknown:
+        raise LeadDataError({field: ["This field cannot be edited here."] for field in sorted(unknown)})
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("source").get(pk=lead.pk)
+    if lead.do_not_contact and data.get("do_not_contact") is False:
+        raise LeadDataError({"do_not_contact": ["The lead asked not to be contacted; an edit cannot undo that."]})
+    changed = sorted(field for field, value in data.items() if getattr(lead, field) != value)
+    for field in changed:
+        setattr(lead, field, data[field])
+    _validated(lead)
+    if not changed:
+        return lead, []
+    lead.save()
+    lead_event_record(lead=lead, verb="updated", actor=actor, actor_label=actor_label, data={"fields": changed})
+    if lead.status in (*OPEN_FOR_VERDICT, LeadStatus.NURTURING):
+        lead_evaluate(lead=lead, actor=actor, actor_label=actor_label)
+    return lead, changed
