@@ -168,12 +168,12 @@ def track_writes_now(track) -> bool:
     return bool(steps) and steps[0].kind == "email" and steps[0].delay_hours == 0
 
 
-def triage_enroll_refusal(*, lead: Lead, track) -> str | None:
+def triage_enroll_refusal(*, lead: Lead, track, live: bool | None = None) -> str | None:
     """Why the queue may not nurture this lead on this track: the enrollment rules, and "no dead ends" (the
     track must answer them now, or they were answered already)."""
     from nurture.services import track_refusal
 
-    refusal = track_refusal(lead=lead, track=track)
+    refusal = track_refusal(lead=lead, track=track, live=live)
     if refusal is None and not track_writes_now(track) and lead.first_response_at is None:
         refusal = f"“{track}” does not write to them straight away; send a helpful reply first, so nobody waits."
     return refusal

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -94,22 +93,13 @@ def _partner_options(lead: Lead) -> dict:
 
 
 def _track_options(lead: Lead) -> list[dict]:
-    """Active tracks, those serving the lead's reason first; why a track would be refused, shown greyed."""
-    from nurture.models import Track
+    """The nurture page's track options under the queue's rule; an email sent at once is shown as the reply."""
+    from nurture.selectors import track_options
 
-    options = []
-    for track in Track.objects.filter(active=True).prefetch_related("reasons", "steps"):
-        steps = sorted(track.steps.all(), key=lambda step: step.position)
-        writes_now = triage.track_writes_now(track)
-        refusal = triage.triage_enroll_refusal(lead=lead, track=track)
-        first_subject = (
-            Template(steps[0].subject).render(Context({"lead": lead}, autoescape=False)) if writes_now else ""
-        )
-        serves = any(reason.pk == lead.primary_reason_id for reason in track.reasons.all())
-        options.append(
-            {"track": track, "steps": steps, "first_subject": first_subject, "serves": serves, "refusal": refusal}
-        )
-    return sorted(options, key=lambda o: (not o["serves"], o["refusal"] is not None, o["track"].name))
+    options = track_options(lead=lead, refusal=triage.triage_enroll_refusal)
+    for option in options:
+        option["first_subject"] = option["steps"][0]["summary"] if triage.track_writes_now(option["track"]) else ""
+    return options
 
 
 def _reply_context(lead: Lead, *, reply_id: str | None = None, form: ReplyForm | None = None) -> dict:
@@ -159,7 +149,7 @@ def _panel_context(request: HttpRequest, lead: Lead, *, bound: dict | None = Non
         if not lead.do_not_contact:
             context.update(_partner_options(lead))
         context["track_options"] = options = _track_options(lead)
-        context["serving_tracks"] = sum(1 for option in options if option["serves"])
+        context["serving_tracks"] = sum(1 for option in options if option["suggested"])
         context["other_tracks"] = len(options) - context["serving_tracks"]
         context.update(_reply_context(lead, reply_id=request.GET.get("reply"), form=bound.get("reply")))
     return context

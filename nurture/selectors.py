@@ -14,7 +14,7 @@ from nurture.models import (
     StepKind,
     Track,
 )
-from nurture.services import track_refusal
+from nurture.services.enrollments import lead_has_live_enrollment, track_refusal
 
 # Enrollments ---------------------------------------------------------------------------------------------
 
@@ -119,18 +119,20 @@ def lead_live_enrollment(*, lead: Lead) -> Enrollment | None:
     return lead.enrollments.filter(status__in=LIVE_ENROLLMENT_STATUSES).select_related("track").first()
 
 
-def track_options(*, lead: Lead) -> list[dict]:
+def track_options(*, lead: Lead, refusal=track_refusal) -> list[dict]:
     """Active tracks for the lead: those serving its primary reason first ("suggested"), each with its steps
-    (subjects as the lead would read them) and why `track_refusal` would refuse it (None when it may join)."""
+    (subjects as the lead would read them) and why `refusal` (default `track_refusal`; triage adds its own
+    rule) would refuse it (None when it may join). Queries are the same however many tracks there are."""
     tracks = Track.objects.filter(active=True).prefetch_related(
         "reasons", Prefetch("steps", queryset=Step.objects.order_by("position"))
     )
+    live = lead_has_live_enrollment(lead)
     options = [
         {
             "track": track,
             "steps": step_rows(track, lead=lead),
             "suggested": any(reason.pk == lead.primary_reason_id for reason in track.reasons.all()),
-            "refusal": track_refusal(lead=lead, track=track),
+            "refusal": refusal(lead=lead, track=track, live=live),
         }
         for track in tracks
     ]

@@ -69,11 +69,18 @@ def lead_id_from_unsubscribe_token(token: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def track_refusal(*, lead, track: Track) -> str | None:
-    """Why `lead` may not join `track` (consent, do-not-contact, status, an enrollment already live)."""
+def lead_has_live_enrollment(lead) -> bool:
+    return lead.enrollments.filter(status__in=LIVE_ENROLLMENT_STATUSES).exists()
+
+
+def track_refusal(*, lead, track: Track, live: bool | None = None) -> str | None:
+    """Why `lead` may not join `track` (consent, do-not-contact, status, an enrollment already live).
+    `live`: whether the lead has a live enrollment, when the caller knows (checking many tracks)."""
     if lead.do_not_contact:
         return "This lead asked not to be contacted, so it cannot be nurtured."
-    if lead.status == LeadStatus.NURTURING or lead.enrollments.filter(status__in=LIVE_ENROLLMENT_STATUSES).exists():
+    if live is None:
+        live = lead_has_live_enrollment(lead)
+    if lead.status == LeadStatus.NURTURING or live:
         return "This lead is already in a nurture track; stop that enrollment first."
     if lead.status not in ENROLLABLE:
         return f"A lead that is {LeadStatus(lead.status).label.lower()} cannot be nurtured."

@@ -137,6 +137,27 @@ def test_queue_query_count_does_not_grow_with_rows(
 
 
 @pytest.mark.django_db
+def test_panel_query_count_does_not_grow_with_tracks(sales_client, reasons, partner):
+    from nurture.models import Step, Track
+
+    def track(n: int) -> None:
+        made = Track.objects.create(name=f"Track {n}", slug=f"track-{n}")
+        Step.objects.create(track=made, position=1, kind="email", subject="Hi {{ lead.name }}", body="Links.")
+
+    track(1)
+    lead = waiting()
+    sales_client.get(url("panel", lead), headers=hx())  # warm: the partner catalogue is built once a process
+    with CaptureQueriesContext(connection) as one:
+        sales_client.get(url("panel", lead), headers=hx())
+    for n in range(2, 6):
+        track(n)
+    with CaptureQueriesContext(connection) as five:
+        sales_client.get(url("panel", lead), headers=hx())
+
+    assert len(five) == len(one)
+
+
+@pytest.mark.django_db
 def test_queue_pages_by_25_without_counting_the_queue(sales_client):
     for _ in range(30):
         waiting()
