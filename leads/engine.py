@@ -19,6 +19,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
+# An evaluation stores its outcomes as one letter per criterion, in the version's order ("ppfu…").
+OUTCOME_CODES = {PASS: "p", FAIL: "f", UNKNOWN: "u"}
+OUTCOMES_BY_CODE = {code: outcome for outcome, code in OUTCOME_CODES.items()}
 QUALIFIED, NEEDS_REVIEW, DISQUALIFIED = "qualified", "needs_review", "disqualified"
 EARTH_RADIUS_KM = 6371.0088
 
@@ -113,6 +116,15 @@ class Verdict:
     def outcomes(self) -> dict[str, str]:
         return {str(r.rule.id): r.outcome for r in self.results}
 
+    def codes(self) -> str:
+        """The outcomes as stored on an Evaluation: one letter per rule, in the rule set's order."""
+        return "".join(OUTCOME_CODES[r.outcome] for r in self.results)
+
+
+def outcomes_from_codes(rule_set: RuleSet, codes: str) -> dict[str, str]:
+    """Criterion id -> outcome from an Evaluation's stored letters (rules of its own, immutable version)."""
+    return {str(rule.id): OUTCOMES_BY_CODE[code] for rule, code in zip(rule_set.rules, codes, strict=False)}
+
 
 # Building rule sets and values ---------------------------------------------------------------------------
 
@@ -143,6 +155,7 @@ def lead_values(lead) -> dict[str, Any]:
 
 
 def fields_tested(rule_set: RuleSet) -> list[str]:
+    """The lead fields the rules read, in rule order: an Evaluation's `actual` lists their values in this order."""
     fields: list[str] = []
     for rule in rule_set.rules:
         for field in ("latitude", "longitude") if rule.field == "location" else (rule.field,):

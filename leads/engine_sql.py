@@ -15,6 +15,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    JSONField,
     Q,
     QuerySet,
     Value,
@@ -33,7 +34,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from leads.engine import BOOLEAN, EARTH_RADIUS_KM, NUMBER, Rule, RuleSet, _expected
+from leads.engine import BOOLEAN, EARTH_RADIUS_KM, FIELD_TYPES, NUMBER, Rule, RuleSet, _expected
 
 NUMERIC = DecimalField(max_digits=30, decimal_places=10)
 TEXT_OUT = CharField()
@@ -64,6 +65,35 @@ class JSONKeyType(Func):
             f"WHEN 'text' THEN 'string' ELSE json_type({column}, %s) END"
         )
         return sql, (*params, path, *params, path)
+
+
+class StoredValue(Func):
+    """A tested field's value as an Evaluation's `actual` keeps it: an attribute as its JSON value (not
+    text), a yes/no as a JSON boolean on SQLite too (which stores it as 0/1); the column itself otherwise."""
+
+    def __init__(self, field: str):
+        self.lead_field = field
+        self.key = field.removeprefix("attributes.") if field.startswith("attributes.") else None
+        column = "attributes" if self.key is not None else field
+        super().__init__(F(column), output_field=JSONField() if self.key is not None else None)
+
+    def _resolve_output_field(self):
+        return self.source_expressions[0].output_field
+
+    def as_postgresql(self, compiler, connection):
+        column, params = compiler.compile(self.source_expressions[0])
+        if self.key is not None:
+            return f"({column} -> %s)", (*params, self.key)
+        return column, params
+
+    def as_sqlite(self, compiler, connection):
+        column, params = compiler.compile(self.source_expressions[0])
+        if self.key is not None:
+            return f"({column} -> %s)", (*params, '$."{}"'.format(self.key.replace('"', '\\"')))
+        if FIELD_TYPES.get(self.lead_field) == BOOLEAN:
+            return f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} THEN json('true') ELSE json('false') END", (
+                *params, *params, *params)  # fmt: skip
+        return column, params
 
 
 def _number(value) -> Expression:
@@ -163,7 +193,7 @@ def _any(rules: list[Rule], outcome: str) -> Q | None:
 
 
 def annotate_verdict(queryset: QuerySet, rule_set: RuleSet) -> QuerySet:
-    """Annotate icp_o_<id> (pass/fail/unknown), icp_score, icp_band and icp_reason, all computed in SQL."""
+    """Annotate icp_o_<id> (pass/fail/unknown), verdict_score, icp_band and icp_reason, all computed in SQL."""
     outcomes = {f"icp_o_{rule.id}": outcome_expression(rule) for rule in rule_set.rules}
     queryset = queryset.annotate(**outcomes)
     hard = [r for r in rule_set.rules if r.hard]
@@ -184,22 +214,22 @@ def annotate_verdict(queryset: QuerySet, rule_set: RuleSet) -> QuerySet:
         score = (Value(100, output_field=IntegerField()) * passed) / Value(total, output_field=IntegerField())
     else:
         score = Value(100, output_field=IntegerField())
-    queryset = queryset.annotate(icp_score=score)
+    queryset = queryset.annotate(verdict_score=score)
     whens = []
     if any_hard_fail := _any(hard, "fail"):
         whens.append(When(any_hard_fail, then=Value("disqualified")))
     if any_hard_unknown := _any(hard, "unknown"):
         whens.append(When(any_hard_unknown, then=Value("needs_review")))
-    whens.append(When(icp_score__gte=rule_set.qualified_min, then=Value("qualified")))
+    whens.append(When(verdict_score__gte=rule_set.qualified_min, then=Value("qualified")))
     if any_soft_unknown := _any(soft, "unknown"):
         whens.append(When(any_soft_unknown, then=Value("needs_review")))
-    whens.append(When(icp_score__gte=rule_set.review_min, then=Value("needs_review")))
+    whens.append(When(verdict_score__gte=rule_set.review_min, then=Value("needs_review")))
     reason_whens = [
         When(**{f"icp_o_{r.id}": "fail"}, then=Value(r.reason_code or None, output_field=TEXT_OUT)) for r in hard + soft
     ]
     return queryset.annotate(
-        icp_band=Case(*whens, default=Value("disqualified"), output_field=TEXT_OUT),
-        icp_reason=Case(*reason_whens, default=Value(None), output_field=TEXT_OUT)
+        verdict_band=Case(*whens, default=Value("disqualified"), output_field=TEXT_OUT),
+        verdict_reason=Case(*reason_whens, default=Value(None), output_field=TEXT_OUT)
         if reason_whens
         else Value(None, output_field=TEXT_OUT),
     )
@@ -207,12 +237,13 @@ def annotate_verdict(queryset: QuerySet, rule_set: RuleSet) -> QuerySet:
 
 def verdict_sql(queryset: QuerySet, rule_set: RuleSet, reason_ids: dict[str, int], vendor: str) -> tuple[str, list]:
     """One SELECT of pk, icp_score, icp_band, icp_reason_id, icp_outcomes and icp_actual for every row of
-    `queryset` (Lead, or StagedLead rows being imported), for INSERT … SELECT.
+    `queryset` (Lead, or StagedLead rows being imported), in the form an Evaluation stores: the outcomes as
+    one letter per rule ("ppfu…") and the actual values as a JSON array in `fields_tested()` order.
 
     Same verdict as `annotate_verdict`, but each criterion's outcome is computed once, in an inner query
     fenced with OFFSET 0 so the planner cannot inline (and repeat) it; the score, band, reason and the
-    outcomes object are then plain expressions over those columns."""
-    from django.db.models.functions import JSONObject
+    outcome letters are then plain expressions over those columns."""
+    from django.db.models.functions import JSONArray
 
     from leads.engine import fields_tested
 
@@ -220,7 +251,7 @@ def verdict_sql(queryset: QuerySet, rule_set: RuleSet, reason_ids: dict[str, int
     fields = fields_tested(rule_set)
     inner = queryset.order_by().annotate(
         **{f"icp_o_{rule.id}": outcome_expression(rule) for rule in rules},
-        icp_actual=JSONObject(**{field: F(field.replace(".", "__")) for field in fields}) if fields else Value("{}"),
+        icp_actual=JSONArray(*(StoredValue(field) for field in fields)),
     )
     inner_sql, params = inner.values("pk", *(f"icp_o_{r.id}" for r in rules), "icp_actual").query.sql_with_params()
 
@@ -249,11 +280,10 @@ def verdict_sql(queryset: QuerySet, rule_set: RuleSet, reason_ids: dict[str, int
         for r in hard + soft
     )
     reason = f"CAST(CASE {reason_whens} ELSE NULL END AS BIGINT)" if reason_whens else "CAST(NULL AS BIGINT)"
-    build = "jsonb_build_object" if vendor == "postgresql" else "json_object"
-    outcomes = f"{build}({', '.join(f"'{r.id}', v.icp_o_{r.id}" for r in rules)})" if rules else f"{build}()"
+    letters = " || ".join(f"CASE v.icp_o_{r.id} WHEN 'pass' THEN 'p' WHEN 'fail' THEN 'f' ELSE 'u' END" for r in rules)
     sql = (
         f"SELECT v.pk AS pk, {score} AS icp_score, {band} AS icp_band, {reason} AS icp_reason_id, "  # noqa: S608
-        f"{outcomes} AS icp_outcomes, v.icp_actual AS icp_actual FROM ({inner_sql} OFFSET 0) v"
+        f"{letters or "''"} AS icp_outcomes, v.icp_actual AS icp_actual FROM ({inner_sql} OFFSET 0) v"
     )
     if vendor != "postgresql":  # SQLite wants a LIMIT before an OFFSET
         sql = sql.replace(" OFFSET 0) v", " LIMIT -1 OFFSET 0) v")

@@ -1130,13 +1130,12 @@ class PostgresStore(_Store):
             cursor.execute(f"DROP TABLE IF EXISTS {self.staged_t}, import_new, import_touched")
             cursor.execute(f"CREATE TEMP TABLE {self.staged_t} ({columns}) ON COMMIT DROP")
             cursor.execute(
-                "CREATE TEMP TABLE import_new (row_no integer PRIMARY KEY, id bigint, evaluation_id bigint, "
-                "score integer, band varchar(12), reason_id bigint, outcomes jsonb, actual jsonb) ON COMMIT DROP"
+                "CREATE TEMP TABLE import_new (row_no integer PRIMARY KEY, id bigint, "
+                "score integer, band varchar(12), reason_id bigint, outcomes text, actual jsonb) ON COMMIT DROP"
             )
             cursor.execute("CREATE TEMP TABLE import_touched (lead_id bigint PRIMARY KEY) ON COMMIT DROP")
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')",
-                           [self.lead_t, self.eval_t])  # fmt: skip
-            self.lead_seq, self.eval_seq = cursor.fetchone()
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self.lead_t])
+            self.lead_seq = cursor.fetchone()[0]
 
     def write(self, records: list[Record]) -> tuple[int, int]:
         from psycopg.types.json import Jsonb
@@ -1188,10 +1187,10 @@ class PostgresStore(_Store):
         if self.rule_set is not None:
             select_sql, params = verdict_select(pending, self.rule_set)
             cursor.execute(
-                "INSERT INTO import_new (row_no, id, evaluation_id, score, band, reason_id, outcomes, actual) "  # noqa: S608
-                f"SELECT v.pk, nextval(%s), nextval(%s), v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), "
+                "INSERT INTO import_new (row_no, id, score, band, reason_id, outcomes, actual) "  # noqa: S608
+                f"SELECT v.pk, nextval(%s), v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), "
                 f"v.icp_outcomes, v.icp_actual FROM ({select_sql}) v",
-                [self.lead_seq, self.eval_seq, *params],
+                [self.lead_seq, *params],
             )
         else:
             cursor.execute(
@@ -1210,11 +1209,12 @@ class PostgresStore(_Store):
             for name in LEAD_COLUMNS
         )
         received = "COALESCE(s.received_at, %s)"
+        icp_band = "n.band" if self.version is not None else "''"
         cursor.execute(
             f"WITH ins AS (INSERT INTO {self.lead_t} (id, source_id, external_id, {columns}, attributes, status, "  # noqa: S608
-            "evaluation_id, primary_reason_id, received_at, respond_by, created_at, updated_at) "
+            "icp_band, primary_reason_id, received_at, respond_by, created_at, updated_at) "
             f"SELECT n.id, %s, s.external_id, {values}, COALESCE(s.attributes, '{{}}'::jsonb), n.band, "
-            "n.evaluation_id, CASE WHEN n.band = 'qualified' THEN NULL ELSE n.reason_id END, "
+            f"{icp_band}, CASE WHEN n.band = 'qualified' THEN NULL ELSE n.reason_id END, "
             f"{received}, {received} + %s, %s, %s "
             f"FROM {self.staged_t} s JOIN import_new n ON n.row_no = s.row_no ORDER BY n.id "
             "RETURNING id) SELECT COUNT(*) FROM ins",
@@ -1223,8 +1223,8 @@ class PostgresStore(_Store):
         created = cursor.fetchone()[0]
         if self.version is not None:
             cursor.execute(
-                f"INSERT INTO {self.eval_t} (id, lead_id, version_id, score, band, primary_reason_id, outcomes, "  # noqa: S608
-                "actual, evaluated_at) SELECT evaluation_id, id, %s, score, band, reason_id, outcomes, actual, %s "
+                f"INSERT INTO {self.eval_t} (lead_id, version_id, score, band, primary_reason_id, outcomes, "  # noqa: S608
+                "actual, evaluated_at) SELECT id, %s, score, band, reason_id, outcomes, actual, %s "
                 "FROM import_new ",
                 [self.version.pk, self.now],
             )

@@ -38,6 +38,12 @@ class LeadStatus(models.TextChoices):
     CLOSED = "closed", "Closed (not a person)"
 
 
+class Band(models.TextChoices):
+    QUALIFIED = "qualified", "Qualified"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
 # Leads waiting for a person to choose a redirect: the triage queue.
 TRIAGE_STATUSES = [LeadStatus.DISQUALIFIED, LeadStatus.NEEDS_REVIEW]
 
@@ -89,9 +95,10 @@ class Lead(models.Model):
     sla_warned_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the owner was warned the respond-by time is near."
     )
-    # The latest verdict against the ICP (details and history in Evaluation).
-    evaluation = models.ForeignKey(  # indexed: deleting evaluations checks that no lead points at them
-        "Evaluation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    # The band of the latest check against the ICP (the check itself, with its why, is the latest Evaluation).
+    # Kept on the lead so that re-qualifying writes only the leads whose verdict changes.
+    icp_band = models.CharField(
+        "ICP band", max_length=12, choices=Band.choices, blank=True, default="", db_default="", editable=False
     )
     primary_reason = models.ForeignKey(
         "DisqualificationReason",
@@ -330,37 +337,37 @@ class Criterion(models.Model):
         return self.label
 
 
-class Band(models.TextChoices):
-    QUALIFIED = "qualified", "Qualified"
-    NEEDS_REVIEW = "needs_review", "Needs review"
-    DISQUALIFIED = "disqualified", "Disqualified"
-
-
 class Evaluation(models.Model):
     """One check of a lead against one ICP version, kept for good (append-only).
 
-    `outcomes` maps criterion id -> "pass" | "fail" | "unknown"; `actual` maps each tested field to the
-    lead's value at the time; with the (immutable) criteria that explains the verdict later on.
+    `outcomes` has one letter per criterion of the version, in its order: p(ass), f(ail), u(nknown).
+    `actual` lists the lead's values then, of `engine.fields_tested()` of the version, in that order. With
+    the (immutable) criteria, that explains the verdict later on (`selectors.evaluation_explain`).
+
+    Its references are not database constraints: this log grows by a row per lead each time an ICP is
+    published, written only by the evaluation services in set-based statements, and a per-row foreign-key
+    check would cost more than writing the row. Deletes still go through Django, which cascades from the
+    lead and protects versions and reasons that evaluations refer to.
     """
 
-    # Indexed by the composite indexes below (a lone FK index would only slow the bulk inserts).
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="evaluations", db_index=False)
-    version = models.ForeignKey(ICPVersion, on_delete=models.PROTECT, related_name="evaluations", db_index=False)
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="evaluations", db_index=False, db_constraint=False
+    )  # indexed by (lead, -evaluated_at)
+    version = models.ForeignKey(
+        ICPVersion, on_delete=models.PROTECT, related_name="evaluations", db_index=False, db_constraint=False
+    )
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=12, choices=Band.choices)
     primary_reason = models.ForeignKey(
-        DisqualificationReason, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+        DisqualificationReason, null=True, blank=True, on_delete=models.PROTECT, db_index=False, db_constraint=False
     )
-    outcomes = models.JSONField(default=dict)
-    actual = models.JSONField(default=dict)
+    outcomes = models.TextField(help_text="One letter per criterion, in order: p pass, f fail, u unknown.")
+    actual = models.JSONField(default=list, help_text="The values of the fields tested, in the version's order.")
     evaluated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-evaluated_at", "-id"]
-        indexes = [
-            models.Index(fields=["lead", "-evaluated_at"], name="evaluation_lead_at"),
-            models.Index(fields=["version", "evaluated_at"], name="evaluation_version_at"),
-        ]
+        indexes = [models.Index(fields=["lead", "-evaluated_at"], name="evaluation_lead_at")]
 
     def __str__(self) -> str:
         return f"{self.band} ({self.score}) against {self.version_id}"

@@ -43,9 +43,10 @@ def evaluation_explain(*, evaluation) -> list[dict]:
 
     version = evaluation.version
     rule_set = engine.rule_set_from_version(version)
-    values = dict(evaluation.actual)
+    values = dict(zip(engine.fields_tested(rule_set), evaluation.actual or [], strict=False))
     values["attributes"] = {k.removeprefix("attributes."): v for k, v in values.items() if k.startswith("attributes.")}
     results = {str(result.rule.id): result for result in engine.evaluate(rule_set, values).results}
+    recorded = engine.outcomes_from_codes(rule_set, evaluation.outcomes)
     explained = []
     for rule in rule_set.rules:
         result = results[str(rule.id)]
@@ -53,7 +54,7 @@ def evaluation_explain(*, evaluation) -> list[dict]:
             {
                 "label": rule.label,
                 "field": rule.field,
-                "outcome": evaluation.outcomes.get(str(rule.id), result.outcome),
+                "outcome": recorded.get(str(rule.id), result.outcome),
                 "actual": _display_actual(result.actual),
                 "required": result.required,
                 "hard": rule.hard,

@@ -80,15 +80,15 @@ def lead_evaluate(
         score=verdict.score,
         band=verdict.band,
         primary_reason=reason,
-        outcomes=verdict.outcomes(),
-        actual={field: _json_safe(_actual(values, field)) for field in engine.fields_tested(rule_set)},
+        outcomes=verdict.codes(),
+        actual=[_json_safe(_actual(values, field)) for field in engine.fields_tested(rule_set)],
         evaluated_at=now,
     )
     previous = lead.status
-    lead.evaluation = evaluation
+    lead.icp_band = verdict.band
     lead.primary_reason = reason if verdict.band != Band.QUALIFIED else None
     lead.status = _status_after_verdict(previous, verdict.band)
-    lead.save(update_fields=["evaluation", "primary_reason", "status", "updated_at"])
+    lead.save(update_fields=["icp_band", "primary_reason", "status", "updated_at"])
     lead_event_record(
         lead=lead,
         verb="evaluated",
@@ -182,53 +182,64 @@ def verdict_select(queryset: QuerySet, rule_set: engine.RuleSet) -> tuple[str, l
 
 
 def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_label: str) -> dict[str, int]:
+    """Evaluate `queryset` against `version` in a handful of statements, however many leads.
+
+    The verdicts are computed once into a temporary table (in parallel on PostgreSQL), then: one
+    Evaluation per lead, a timeline event for each lead whose status changes, and an UPDATE of only the
+    leads whose status, reason or band changes (a stricter ICP usually moves few of them)."""
     rule_set = engine.rule_set_from_version(version)
     select_sql, params = verdict_select(queryset, rule_set)
     now = timezone.now()
     ev, lead_t, event_t = Evaluation._meta.db_table, Lead._meta.db_table, LeadEvent._meta.db_table
     open_statuses = ", ".join(f"'{s}'" for s in OPEN_FOR_VERDICT)
     new_status = (
-        f"CASE WHEN l.status IN ({open_statuses}) THEN e.band "
-        f"WHEN l.status = 'nurturing' AND e.band = 'qualified' THEN 'qualified' ELSE l.status END"
+        f"CASE WHEN l.status IN ({open_statuses}) THEN v.band "
+        f"WHEN l.status = 'nurturing' AND v.band = 'qualified' THEN 'qualified' ELSE l.status END"
     )
+    new_reason = "CASE WHEN v.band = 'qualified' THEN NULL ELSE v.reason_id END"
     event_data = _vendor_json_object(
         {
             "from": "l.status",
             "to": new_status,
-            "why": "'ICP ' || e.band",
+            "why": "'ICP ' || v.band",
             "version": str(version.number),
-            "score": "e.score",
+            "score": "v.score",
         }
+    )
+    changed = (
+        f"(l.status <> ({new_status}) OR l.icp_band <> v.band OR l.primary_reason_id IS DISTINCT FROM ({new_reason}))"
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {ev} (lead_id, version_id, score, band, primary_reason_id, outcomes, actual, evaluated_at) "  # noqa: S608 - table names and constants, values bound
-            f"SELECT v.pk, %s, v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), v.icp_outcomes, "
-            f"v.icp_actual, %s "
-            f"FROM ({select_sql}) v",
-            [version.pk, now, *params],
+            f"CREATE TEMP TABLE evaluation_batch AS SELECT v.pk AS lead_id, v.icp_score AS score, "  # noqa: S608 - our SQL, values bound
+            f"v.icp_band AS band, CAST(v.icp_reason_id AS BIGINT) AS reason_id, v.icp_outcomes AS outcomes, "
+            f"v.icp_actual AS actual FROM ({select_sql}) v",
+            params,
         )
-        batch = "e.version_id = %s AND e.evaluated_at = %s"
+        cursor.execute(
+            f"INSERT INTO {ev} (lead_id, version_id, score, band, primary_reason_id, outcomes, actual, evaluated_at) "  # noqa: S608 - table names and constants, values bound
+            "SELECT lead_id, %s, score, band, reason_id, outcomes, actual, %s FROM evaluation_batch",
+            [version.pk, now],
+        )
         cursor.execute(
             f"INSERT INTO {event_t} (lead_id, verb, actor_label, data, at) "  # noqa: S608 - table names and constants, values bound
-            f"SELECT l.id, 'status_changed', %s, {event_data}, %s FROM {ev} e JOIN {lead_t} l ON l.id = e.lead_id "
-            f"WHERE {batch} AND l.status <> ({new_status})",
-            [actor_label, now, version.pk, now],
+            f"SELECT l.id, 'status_changed', %s, {event_data}, %s FROM evaluation_batch v "
+            f"JOIN {lead_t} l ON l.id = v.lead_id WHERE l.status <> ({new_status})",
+            [actor_label, now],
         )
         cursor.execute(
-            f"SELECT l.id FROM {ev} e JOIN {lead_t} l ON l.id = e.lead_id "  # noqa: S608 - table names and constants, values bound
-            f"WHERE {batch} AND l.status = 'nurturing' AND e.band = 'qualified'",
-            [version.pk, now],
+            f"SELECT l.id FROM evaluation_batch v JOIN {lead_t} l ON l.id = v.lead_id "  # noqa: S608 - table names and constants, values bound
+            "WHERE l.status = 'nurturing' AND v.band = 'qualified'"
         )
         handback = [row[0] for row in cursor.fetchall()]
         cursor.execute(
-            f"UPDATE {lead_t} AS l SET evaluation_id = e.id, status = {new_status}, updated_at = %s, "  # noqa: S608 - table names and constants, values bound
-            f"primary_reason_id = CASE WHEN e.band = 'qualified' THEN NULL ELSE e.primary_reason_id END "
-            f"FROM {ev} e WHERE e.lead_id = l.id AND {batch}",
-            [now, version.pk, now],
+            f"UPDATE {lead_t} AS l SET status = {new_status}, primary_reason_id = {new_reason}, "  # noqa: S608 - table names and constants, values bound
+            f"icp_band = v.band, updated_at = %s FROM evaluation_batch v WHERE v.lead_id = l.id AND {changed}",
+            [now],
         )
-        cursor.execute(f"SELECT e.band, COUNT(*) FROM {ev} e WHERE {batch} GROUP BY e.band", [version.pk, now])  # noqa: S608 - table names and constants, values bound
+        cursor.execute("SELECT band, COUNT(*) FROM evaluation_batch GROUP BY band")
         counts = dict(cursor.fetchall())
+        cursor.execute("DROP TABLE evaluation_batch")
     if handback:  # nurtured leads that qualify now leave nurture and go back to their owner
         from nurture.services import enrollments_handback
 

@@ -103,14 +103,16 @@ def icp_whatif(*, draft: ICPVersion) -> dict:
         source__icp_profile_id=draft.profile_id, status__in=[*OPEN_FOR_VERDICT, LeadStatus.NURTURING]
     ).order_by()
     annotated = annotate_verdict(leads, rule_set).annotate(
-        current_band=Case(When(evaluation__isnull=True, then=Value("none")), default=F("evaluation__band"))
+        current_band=Case(When(icp_band="", then=Value("none")), default=F("icp_band"))
     )
     moves = list(
-        annotated.values("current_band", "icp_band").annotate(n=Count("pk")).order_by("current_band", "icp_band")
+        annotated.values("current_band", "verdict_band")
+        .annotate(n=Count("pk"))
+        .order_by("current_band", "verdict_band")
     )
     reasons = list(
-        annotated.filter(~Q(icp_band=Band.QUALIFIED))
-        .values("icp_band", "icp_reason")
+        annotated.filter(~Q(verdict_band=Band.QUALIFIED))
+        .values("verdict_band", "verdict_reason")
         .annotate(n=Count("pk"))
         .order_by("-n")
     )

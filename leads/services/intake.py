@@ -103,11 +103,10 @@ def lead_intake(*, source: LeadSource, data: dict[str, Any], actor_label: str) -
     elif changed:
         lead.save()
         lead_event_record(lead=lead, verb="updated", actor_label=actor_label, data={"fields": sorted(changed)})
-    evaluation = (
-        lead_evaluate(lead=lead, actor_label=actor_label)
-        if created or changed or not lead.evaluation_id
-        else lead.evaluation
-    )
+    if created or changed or not lead.icp_band:
+        evaluation = lead_evaluate(lead=lead, actor_label=actor_label)
+    else:
+        evaluation = lead.evaluations.order_by("-evaluated_at", "-id").first()
     return lead, created, evaluation
 
 

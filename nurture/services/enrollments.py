@@ -209,7 +209,7 @@ def enrollment_stop(
         data={"track": enrollment.track.name, "reason": reason},
     )
     if lead.status == LeadStatus.NURTURING:
-        band = lead.evaluation.band if lead.evaluation_id else "needs_review"
+        band = lead.icp_band or "needs_review"
         lead_transition(
             lead=lead,
             to=LeadStatus.DISQUALIFIED if band == "disqualified" else LeadStatus.NEEDS_REVIEW,

@@ -146,7 +146,7 @@ def _reoffer_or_return(referral: Referral, lead: Lead, *, now: datetime) -> None
             except ReferralError:
                 continue  # e.g. no consent for an introduction any more, or the partner just filled up
             return
-    band = lead.evaluation.band if lead.evaluation_id else Band.NEEDS_REVIEW
+    band = lead.icp_band or Band.NEEDS_REVIEW
     to = LeadStatus.DISQUALIFIED if band == Band.DISQUALIFIED else LeadStatus.NEEDS_REVIEW
     lead_transition(
         lead=lead,

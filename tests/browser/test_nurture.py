@@ -44,10 +44,9 @@ def disqualified_lead(reasons, **kwargs) -> Lead:
     }
     lead = LeadFactory(**(fields | kwargs))
     version = ICPVersion.objects.filter(status="published").first() or ICPVersionFactory(status="published")
-    lead.evaluation = Evaluation.objects.create(
-        lead=lead, version=version, score=20, band="disqualified", evaluated_at=timezone.now()
-    )
-    lead.save(update_fields=["evaluation"])
+    Evaluation.objects.create(lead=lead, version=version, score=20, band="disqualified", evaluated_at=timezone.now())
+    lead.icp_band = "disqualified"
+    lead.save(update_fields=["icp_band"])
     return lead
 
 

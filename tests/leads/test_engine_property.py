@@ -12,7 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from leads.engine import Rule, RuleSet, distance_km, evaluate, lead_values
+from leads.engine import Rule, RuleSet, distance_km, evaluate, fields_tested, lead_values
 from leads.engine_sql import annotate_verdict, verdict_sql
 from leads.models import Lead
 from tests.factories import LeadSourceFactory
@@ -159,8 +159,8 @@ def test_engine_sql_agrees_with_python(rule_set, lead_rows):
             verdict = evaluate(rule_set, lead_values(lead))
             sql_outcomes = {str(rule.id): getattr(lead, f"icp_o_{rule.id}") for rule in rule_set.rules}
             assert sql_outcomes == verdict.outcomes()
-            assert (lead.icp_score, lead.icp_band) == (verdict.score, verdict.band)
-            assert lead.icp_reason == verdict.primary_reason_code
+            assert (lead.verdict_score, lead.verdict_band) == (verdict.score, verdict.band)
+            assert lead.verdict_reason == verdict.primary_reason_code
 
         # The set-based form used by bulk evaluation and the import: same verdicts, outcomes computed once.
         codes = sorted({rule.reason_code for rule in rule_set.rules if rule.reason_code})
@@ -171,9 +171,14 @@ def test_engine_sql_agrees_with_python(rule_set, lead_rows):
             rows = {row[0]: row[1:] for row in cursor.fetchall()}
         for lead in annotated:
             verdict = evaluate(rule_set, lead_values(lead))
-            score, band, reason_id, outcomes, _ = rows[lead.pk]
-            outcomes = json.loads(outcomes) if isinstance(outcomes, str) else outcomes
+            score, band, reason_id, outcomes, actual = rows[lead.pk]
+            actual = json.loads(actual) if isinstance(actual, str) else actual
             assert (score, band) == (verdict.score, verdict.band)
-            assert outcomes == verdict.outcomes()
+            assert outcomes == verdict.codes()
             assert reason_id == reason_ids.get(verdict.primary_reason_code)
+            # The stored values explain the verdict later on: evaluated again, they give the same one.
+            stored = dict(zip(fields_tested(rule_set), actual, strict=True))
+            stored["attributes"] = {k.removeprefix("attributes."): v for k, v in stored.items() if "." in k}
+            again = evaluate(rule_set, stored)
+            assert (again.band, again.score, again.codes()) == (verdict.band, verdict.score, verdict.codes())
         transaction.set_rollback(True)

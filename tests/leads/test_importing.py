@@ -174,7 +174,8 @@ def test_imported_leads_are_evaluated_and_placed_in_their_band(bank_source):
     assert statuses == {"Q1": LeadStatus.QUALIFIED, "D1": LeadStatus.DISQUALIFIED, "N1": LeadStatus.NEEDS_REVIEW}
     assert result.bands == {"qualified": 1, "disqualified": 1, "needs_review": 1}
     lead = Lead.objects.get(external_id="D1")
-    assert lead.evaluation.band == "disqualified"
+    assert lead.icp_band == "disqualified"
+    assert lead.evaluations.get().band == "disqualified"
     assert LeadEvent.objects.filter(lead=lead, verb="received", data__import="leads.csv").exists()
 
 

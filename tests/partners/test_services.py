@@ -68,11 +68,9 @@ def ledger(referral) -> list[tuple[str, Decimal]]:
 
 
 def evaluated(lead, band: str):
-    evaluation = Evaluation.objects.create(
-        lead=lead, version=ICPVersionFactory(), score=10, band=band, evaluated_at=timezone.now()
-    )
-    lead.evaluation = evaluation
-    lead.save(update_fields=["evaluation"])
+    Evaluation.objects.create(lead=lead, version=ICPVersionFactory(), score=10, band=band, evaluated_at=timezone.now())
+    lead.icp_band = band
+    lead.save(update_fields=["icp_band"])
     return lead
 
 

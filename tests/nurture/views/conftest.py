@@ -36,10 +36,11 @@ def waiting(reasons):
         kwargs.setdefault("marketing_consent_version", "2026-01")
         lead = LeadFactory(**kwargs)
         if lead.status == "disqualified":
-            lead.evaluation = Evaluation.objects.create(
+            Evaluation.objects.create(
                 lead=lead, version=version, score=20, band="disqualified", evaluated_at=timezone.now()
             )
-            lead.save(update_fields=["evaluation"])
+            lead.icp_band = "disqualified"
+            lead.save(update_fields=["icp_band"])
         return lead
 
     return make
