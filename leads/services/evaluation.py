@@ -184,9 +184,10 @@ def verdict_select(queryset: QuerySet, rule_set: engine.RuleSet) -> tuple[str, l
 def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_label: str) -> dict[str, int]:
     """Evaluate `queryset` against `version` in a handful of statements, however many leads.
 
-    The verdicts are computed once into a temporary table (in parallel on PostgreSQL), then: one
-    Evaluation per lead, a timeline event for each lead whose status changes, and an UPDATE of only the
-    leads whose status, reason or band changes (a stricter ICP usually moves few of them)."""
+    The verdicts are computed once into a temporary table (in parallel on PostgreSQL); every lead gets its
+    Evaluation from it. One join with the leads then picks out those whose status, reason or band changes
+    (a stricter ICP usually moves few of them): only those are updated, with a timeline event for each
+    status that changes."""
     rule_set = engine.rule_set_from_version(version)
     select_sql, params = verdict_select(queryset, rule_set)
     now = timezone.now()
@@ -198,21 +199,13 @@ def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_
     )
     new_reason = "CASE WHEN v.band = 'qualified' THEN NULL ELSE v.reason_id END"
     event_data = _vendor_json_object(
-        {
-            "from": "l.status",
-            "to": new_status,
-            "why": "'ICP ' || v.band",
-            "version": str(version.number),
-            "score": "v.score",
-        }
-    )
-    changed = (
-        f"(l.status <> ({new_status}) OR l.icp_band <> v.band OR l.primary_reason_id IS DISTINCT FROM ({new_reason}))"
-    )
+        {"from": "c.old_status", "to": "c.status", "why": "'ICP ' || c.band", "version": str(version.number),
+         "score": "c.score"}
+    )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE evaluation_batch AS SELECT v.pk AS lead_id, v.icp_score AS score, "  # noqa: S608 - our SQL, values bound
-            f"v.icp_band AS band, CAST(v.icp_reason_id AS BIGINT) AS reason_id, v.icp_outcomes AS outcomes, "
+            "CREATE TEMP TABLE evaluation_batch AS SELECT v.pk AS lead_id, v.icp_score AS score, "  # noqa: S608 - our SQL, values bound
+            "v.icp_band AS band, CAST(v.icp_reason_id AS BIGINT) AS reason_id, v.icp_outcomes AS outcomes, "
             f"v.icp_actual AS actual FROM ({select_sql}) v",
             params,
         )
@@ -222,24 +215,29 @@ def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_
             [version.pk, now],
         )
         cursor.execute(
+            "CREATE TEMP TABLE evaluation_changed AS "  # noqa: S608 - table names and constants
+            f"SELECT l.id, l.status AS old_status, {new_status} AS status, {new_reason} AS reason_id, v.band, v.score "
+            f"FROM evaluation_batch v JOIN {lead_t} l ON l.id = v.lead_id "
+            f"WHERE l.status <> ({new_status}) OR l.icp_band <> v.band "
+            f"OR l.primary_reason_id IS DISTINCT FROM ({new_reason})"
+        )
+        cursor.execute(
             f"INSERT INTO {event_t} (lead_id, verb, actor_label, data, at) "  # noqa: S608 - table names and constants, values bound
-            f"SELECT l.id, 'status_changed', %s, {event_data}, %s FROM evaluation_batch v "
-            f"JOIN {lead_t} l ON l.id = v.lead_id WHERE l.status <> ({new_status})",
+            f"SELECT c.id, 'status_changed', %s, {event_data}, %s FROM evaluation_changed c "
+            "WHERE c.status <> c.old_status",
             [actor_label, now],
         )
-        cursor.execute(
-            f"SELECT l.id FROM evaluation_batch v JOIN {lead_t} l ON l.id = v.lead_id "  # noqa: S608 - table names and constants, values bound
-            "WHERE l.status = 'nurturing' AND v.band = 'qualified'"
-        )
+        cursor.execute("SELECT id FROM evaluation_changed WHERE old_status = 'nurturing' AND status = 'qualified'")
         handback = [row[0] for row in cursor.fetchall()]
         cursor.execute(
-            f"UPDATE {lead_t} AS l SET status = {new_status}, primary_reason_id = {new_reason}, "  # noqa: S608 - table names and constants, values bound
-            f"icp_band = v.band, updated_at = %s FROM evaluation_batch v WHERE v.lead_id = l.id AND {changed}",
+            f"UPDATE {lead_t} SET status = c.status, primary_reason_id = c.reason_id, icp_band = c.band, "  # noqa: S608 - table names and constants, values bound
+            f"updated_at = %s FROM evaluation_changed c WHERE c.id = {lead_t}.id",
             [now],
         )
         cursor.execute("SELECT band, COUNT(*) FROM evaluation_batch GROUP BY band")
         counts = dict(cursor.fetchall())
         cursor.execute("DROP TABLE evaluation_batch")
+        cursor.execute("DROP TABLE evaluation_changed")
     if handback:  # nurtured leads that qualify now leave nurture and go back to their owner
         from nurture.services import enrollments_handback
 

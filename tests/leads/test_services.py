@@ -129,10 +129,10 @@ def test_leads_evaluate_bulk_query_count_does_not_grow(bank_source, django_asser
     for n in range(3):
         LeadFactory(source=bank_source, credit_score=600 + n)
 
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(15):
         services.leads_evaluate_bulk(queryset=Lead.objects.all(), actor_label="bulk")
     LeadFactory.create_batch(20, source=bank_source, credit_score=700)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(15):
         services.leads_evaluate_bulk(queryset=Lead.objects.all(), actor_label="bulk")
 
 
