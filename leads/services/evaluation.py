@@ -202,13 +202,19 @@ def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_
         {"from": "c.old_status", "to": "c.status", "why": "'ICP ' || c.band", "version": str(version.number),
          "score": "c.score"}
     )  # fmt: skip
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
+        if postgresql:  # a one-off scan: compiling it (JIT, in every parallel worker) costs more than it saves
+            cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+            jit = cursor.fetchone()[0]
         cursor.execute(
             "CREATE TEMP TABLE evaluation_batch AS SELECT v.pk AS lead_id, v.icp_score AS score, "  # noqa: S608 - our SQL, values bound
             "v.icp_band AS band, CAST(v.icp_reason_id AS BIGINT) AS reason_id, v.icp_outcomes AS outcomes, "
             f"v.icp_actual AS actual FROM ({select_sql}) v",
             params,
         )
+        if postgresql:
+            cursor.execute("SELECT set_config('jit', %s, true)", [jit])
         cursor.execute(
             f"INSERT INTO {ev} (lead_id, version_id, score, band, primary_reason_id, outcomes, actual, evaluated_at) "  # noqa: S608 - table names and constants, values bound
             "SELECT lead_id, %s, score, band, reason_id, outcomes, actual, %s FROM evaluation_batch",
