@@ -66,3 +66,19 @@ def test_icp_publish_refuses_get(client, manager_user, draft):
     client.force_login(manager_user)
 
     assert client.get(reverse("leads:icp_publish", args=[draft.pk])).status_code == 405
+
+
+def test_icp_version_page_whatif_shows_current_and_draft_band_per_lead(client, manager_user, draft):
+    from leads.models import Lead, LeadSource
+    from leads.services import leads_evaluate_bulk
+    from tests.factories import LeadFactory
+
+    LeadFactory(source=LeadSource.objects.get(slug="web"), employees=5)
+    LeadFactory(source=LeadSource.objects.get(slug="web"), employees=None)
+    leads_evaluate_bulk(queryset=Lead.objects.all(), actor_label="test")  # v1: disqualified, needs review
+    client.force_login(manager_user)
+
+    response = client.get(reverse("leads:icp_version", args=[draft.pk]))
+
+    assert '<tr><td>disqualified</td><td>disqualified</td><td class="text-end">1</td></tr>' in response.text
+    assert '<tr><td>needs_review</td><td>needs_review</td><td class="text-end">1</td></tr>' in response.text
