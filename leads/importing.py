@@ -573,6 +573,8 @@ def iter_rows(f: IO[bytes], csv_file: CsvFile, progress: ProgressCallback | None
 
 _TRUE = {"yes", "y", "true", "t", "1", "x", "ja", "oui", "si", "sí", "✓", "✔"}
 _FALSE = {"no", "n", "false", "f", "0", "nein", "non", "-"}
+_BOOLEANS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}  # exact cells: the short path
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s<>()\[\],;:\"]+@{_LABEL}(?:\.{_LABEL})+$")
 _CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR", "$": "USD", "¥": "JPY", "₹": "INR", "CHF": "CHF", "kr": "SEK"}
@@ -724,6 +726,10 @@ class Record:
     attributes: dict[str, Any]
     received_at: datetime | None
     repeat: bool = False  # its key was already stored by an earlier chunk of this file
+    # Filled by PostgresStore.prepare: the verdict's band, the order of arrival, the COPY lines.
+    band: str = ""
+    sort_key: datetime | None = None
+    lines: tuple[str, str, str] = ()
 
 
 class RowParser:
@@ -740,6 +746,14 @@ class RowParser:
         self.tz = timezone.get_current_timezone()
         self.now = timezone.now()
         self.has_external_id = "external_id" in self.mapping.values()
+        # (index, header, target, attribute key or None, converter) per mapped column, decided once.
+        self.converters = [
+            (index, header, target, target.removeprefix(ATTRIBUTE_PREFIX), _attribute_value)
+            if target.startswith(ATTRIBUTE_PREFIX)
+            else (index, header, target, None, self._converter(FIELDS_BY_NAME[target]))
+            for index, header, target in self.columns
+        ]
+        self._headers = {target: header for _, header, target in self.columns}
 
     def parse(self, raw: RawRow) -> tuple[Record | None, list[RowError]]:
         cells = raw.cells
@@ -757,16 +771,16 @@ class RowParser:
         values: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         errors: list[RowError] = []
-        for index, header, target in self.columns:
+        for index, header, target, key, convert in self.converters:
             cell = cells[index]
             if not cell or cell.isspace():
                 continue
             try:
-                if target.startswith(ATTRIBUTE_PREFIX):
-                    attributes[target.removeprefix(ATTRIBUTE_PREFIX)] = _attribute_value(cell)
+                if key is not None:
+                    attributes[key] = convert(cell)
                 else:
-                    values[target] = self._value(FIELDS_BY_NAME[target], cell)
-                    if target == "budget" and (symbol := _currency_symbol(cell)):
+                    values[target] = convert(cell)
+                    if target == "budget" and not cell.isdigit() and (symbol := _currency_symbol(cell)):
                         values["_budget_symbol"] = symbol
             except ValueError as exc:
                 errors.append(RowError(raw.row, header, str(exc)))
@@ -810,7 +824,85 @@ class RowParser:
                 values.pop(f"{kind}_consent_version", None)  # a wording version without consent means nothing
 
     def _header_of(self, target: str) -> str:
-        return next((header for _, header, t in self.columns if t == target), "")
+        return self._headers.get(target, "")
+
+    def _converter(self, spec: FieldSpec) -> Callable[[str], Any]:
+        """The cell -> value function for a field: the everyday shapes (plain digits, ISO dates, two-letter
+        codes) take a short path; anything else goes through `_value`, so both give the same result."""
+        kind, slow = spec.kind, (lambda cell: self._value(spec, cell))
+        if kind == "int":
+            low, high = spec.low, spec.high
+
+            def whole(cell: str) -> int:
+                if cell.isdigit() and cell.isascii() and len(cell) < 16:
+                    number = int(cell)
+                    if (low is None or number >= low) and (high is None or number <= high):
+                        return number
+                return slow(cell)
+
+            return whole
+        if kind == "decimal" or kind in ("latitude", "longitude"):
+            low, high, places = {
+                "decimal": (Decimal(0), Decimal("999999999999.99"), 2),
+                "latitude": (Decimal(-90), Decimal(90), 6),
+                "longitude": (Decimal(-180), Decimal(180), 6),
+            }[kind]
+
+            def number(cell: str) -> Decimal:
+                if _PLAIN_NUMBER.fullmatch(cell):
+                    value = Decimal(cell)
+                    if low <= value <= high:
+                        return round(value, places)
+                return slow(cell)
+
+            return number
+        if kind == "datetime":
+            tz = self.tz
+
+            def moment(cell: str) -> datetime:
+                if "Z" not in cell:
+                    try:
+                        value = datetime.fromisoformat(cell.strip())
+                    except ValueError:
+                        return slow(cell)
+                    return value if value.utcoffset() is not None else timezone.make_aware(value, tz)
+                return slow(cell)
+
+            return moment
+        if kind == "bool":
+            return lambda cell: _BOOLEANS[cell] if cell in _BOOLEANS else slow(cell)
+        if kind == "consent":
+            tz = self.tz
+
+            def consent(cell: str) -> bool | datetime:
+                if cell in _BOOLEANS:
+                    return _BOOLEANS[cell]
+                if cell[:1].isdigit() and "Z" not in cell:
+                    try:
+                        value = datetime.fromisoformat(cell)
+                    except ValueError:
+                        return slow(cell)
+                    return value if value.utcoffset() is not None else timezone.make_aware(value, tz)
+                return slow(cell)
+
+            return consent
+        if kind == "country":
+            return lambda cell: cell.upper() if len(cell) == 2 and cell.isalpha() else slow(cell)
+        if kind == "currency":
+            return lambda cell: (
+                cell if len(cell) == 3 and cell.isascii() and cell.isalpha() and cell.isupper() else slow(cell)
+            )
+        if kind == "text":
+            limit = spec.max_length
+
+            def text(cell: str) -> str:
+                value = cell.strip()
+                if limit and len(value) > limit:
+                    return slow(cell)
+                return value
+
+            return text
+        return slow
 
     def _value(self, spec: FieldSpec, cell: str) -> Any:
         kind = spec.kind
@@ -996,6 +1088,8 @@ def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_l
     with transaction.atomic():
         store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
         chunks = _chunks(iter_rows(f, csv_file, progress), parser, result, chunk_rows)
+        if hasattr(store, "prepare"):
+            chunks = map(store.prepare, chunks)
         feed = _prefetched(chunks) if connection.vendor == "postgresql" else chunks
         try:
             for chunk in feed:
@@ -1105,59 +1199,76 @@ class OrmStore(_Store):
 
 
 class PostgresStore(_Store):
-    """PostgreSQL: COPY each chunk into a temporary staging table, then set-based statements. Existing
-    leads are updated in one UPDATE … FROM; new ones get their verdict computed over the staged rows and
-    are inserted already evaluated (ids drawn from the sequences), so each lead row is written once.
-    Updated leads are re-evaluated together at the end."""
+    """PostgreSQL: new leads are checked and encoded as COPY lines in the parser thread (`prepare`) and
+    stored with one COPY per table (`leads.import_pg`); rows whose lead already exists are COPY'd into a
+    temporary staging table and applied in one UPDATE … FROM, then re-evaluated together at the end."""
 
-    COPY_COLUMNS = ("row_no", "repeat", "external_id", "received_at", "attributes", *LEAD_COLUMNS)
+    COPY_COLUMNS = ("row_no", "repeat", "lead_id", "external_id", "received_at", "attributes", *LEAD_COLUMNS)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        from leads.models import Evaluation, StagedLead
-        from leads.services import engine, published_version
+        from leads.import_pg import NewLeadEncoder, NewLeadWriter, staged_columns_sql
+        from leads.models import DisqualificationReason, StagedLead
+        from leads.services import published_version
 
         self.new_bands: dict[str, int] = {}
         self.version = published_version(self.source.icp_profile_id)
-        self.rule_set = engine.rule_set_from_version(self.version) if self.version else None
         self.lead_t, self.event_t = Lead._meta.db_table, LeadEvent._meta.db_table
-        self.eval_t, self.staged_t = Evaluation._meta.db_table, StagedLead._meta.db_table
-        columns = ", ".join(
-            f"{f.column} {f.db_type(connection)}{' PRIMARY KEY' if f.primary_key else ''}"
-            for f in StagedLead._meta.concrete_fields
+        self.staged_t = StagedLead._meta.db_table
+        self.encoder = NewLeadEncoder(
+            source=self.source,
+            version=self.version,
+            reason_ids=dict(DisqualificationReason.objects.values_list("code", "id")),
+            label=self.label,
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            now=self.now,
         )
+        self.writer = NewLeadWriter(has_version=self.version is not None)
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.staged_t}, import_new, import_touched")
-            cursor.execute(f"CREATE TEMP TABLE {self.staged_t} ({columns}) ON COMMIT DROP")
-            cursor.execute(
-                "CREATE TEMP TABLE import_new (row_no integer PRIMARY KEY, id bigint, "
-                "score integer, band varchar(12), reason_id bigint, outcomes text, actual jsonb) ON COMMIT DROP"
-            )
+            cursor.execute(f"DROP TABLE IF EXISTS {self.staged_t}, import_touched")
+            cursor.execute(f"CREATE TEMP TABLE {self.staged_t} ({staged_columns_sql()}) ON COMMIT DROP")
             cursor.execute("CREATE TEMP TABLE import_touched (lead_id bigint PRIMARY KEY) ON COMMIT DROP")
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self.lead_t])
-            self.lead_seq = cursor.fetchone()[0]
+
+    def prepare(self, records: list[Record]) -> list[Record]:
+        """Runs in the parser thread: the verdict and COPY lines of each record, should it be new."""
+        for record in records:
+            self.encoder.encode(record)
+        return records
 
     def write(self, records: list[Record]) -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            # One probe of the (source, external id) unique index per key, whatever the planner thinks of a
+            # table that grew by a million rows inside this transaction (its statistics do not know yet, and
+            # a plain `= ANY(…)` then reads every lead of the source for every chunk). LIMIT 1 keeps the
+            # subquery a per-key lookup.
+            cursor.execute(
+                "SELECT l.external_id, l.id FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL "  # noqa: S608
+                f"(SELECT id, external_id FROM {self.lead_t} WHERE source_id = %s AND external_id = k.key "
+                "AND external_id <> '' LIMIT 1) AS l",
+                [[r.key for r in records], self.source.pk],
+            )
+            existing = dict(cursor.fetchall())
+            new = [r for r in records if r.key not in existing] if existing else records
+            updated = self._update(cursor, [r for r in records if r.key in existing], existing) if existing else 0
+            if new:
+                self.writer.write(cursor, new)
+                for record in new:
+                    self.new_bands[record.band] = self.new_bands.get(record.band, 0) + 1
+        return len(new), updated
+
+    def _update(self, cursor, records: list[Record], ids: dict[str, int]) -> int:
         from psycopg.types.json import Jsonb
 
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {self.staged_t}, import_new")
-            copy_sql = f"COPY {self.staged_t} ({', '.join(self.COPY_COLUMNS)}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
-                for r in records:
-                    values = r.values
-                    copy.write_row(
-                        (r.row, r.repeat, r.key, r.received_at, Jsonb(r.attributes) if r.attributes else None,
-                         *[values.get(name) for name in LEAD_COLUMNS])
-                    )  # fmt: skip
-            cursor.execute(
-                f"UPDATE {self.staged_t} s SET lead_id = l.id FROM {self.lead_t} l "  # noqa: S608 - our identifiers
-                "WHERE l.source_id = %s AND l.external_id = s.external_id AND l.external_id <> ''",
-                [self.source.pk],
-            )
-            updated = self._update_existing(cursor) if cursor.rowcount else 0
-            created = self._insert_new(cursor)
-        return created, updated
+        cursor.execute(f"TRUNCATE {self.staged_t}")
+        with cursor.cursor.copy(f"COPY {self.staged_t} ({', '.join(self.COPY_COLUMNS)}) FROM STDIN") as copy:
+            for r in records:
+                values = r.values
+                copy.write_row(
+                    (r.row, r.repeat, ids[r.key], r.key, r.received_at, Jsonb(r.attributes) if r.attributes else None,
+                     *[values.get(name) for name in LEAD_COLUMNS])
+                )  # fmt: skip
+        return self._update_existing(cursor)
 
     def _update_existing(self, cursor) -> int:
         merge = ", ".join(
@@ -1178,72 +1289,6 @@ class PostgresStore(_Store):
             [self.now, self.actor_id, self.actor_label, self.label, self.now],
         )
         return cursor.fetchone()[0]
-
-    def _insert_new(self, cursor) -> int:
-        from leads.models import StagedLead
-        from leads.services import verdict_select
-
-        pending = StagedLead.objects.filter(lead_id__isnull=True)
-        if self.rule_set is not None:
-            select_sql, params = verdict_select(pending, self.rule_set)
-            cursor.execute(
-                "INSERT INTO import_new (row_no, id, score, band, reason_id, outcomes, actual) "  # noqa: S608
-                f"SELECT v.pk, nextval(%s), v.icp_score, v.icp_band, CAST(v.icp_reason_id AS BIGINT), "
-                f"v.icp_outcomes, v.icp_actual FROM ({select_sql}) v",
-                [self.lead_seq, *params],
-            )
-        else:
-            cursor.execute(
-                f"INSERT INTO import_new (row_no, id, band) SELECT row_no, nextval(%s), 'needs_review' "  # noqa: S608
-                f"FROM {self.staged_t} WHERE lead_id IS NULL",
-                [self.lead_seq],
-            )
-        if not cursor.rowcount:
-            return 0
-        columns = ", ".join(LEAD_COLUMNS)
-        text_fields = {f.name for f in Lead._meta.concrete_fields if not f.null and f.name in LEAD_COLUMNS}
-        values = ", ".join(
-            ("COALESCE(s.do_not_contact, false)" if name == "do_not_contact" else f"COALESCE(s.{name}, '')")
-            if name in text_fields
-            else f"s.{name}"
-            for name in LEAD_COLUMNS
-        )
-        received = "COALESCE(s.received_at, %s)"
-        icp_band = "n.band" if self.version is not None else "''"
-        cursor.execute(
-            f"WITH ins AS (INSERT INTO {self.lead_t} (id, source_id, external_id, {columns}, attributes, status, "  # noqa: S608
-            "icp_band, primary_reason_id, received_at, respond_by, created_at, updated_at) "
-            f"SELECT n.id, %s, s.external_id, {values}, COALESCE(s.attributes, '{{}}'::jsonb), n.band, "
-            f"{icp_band}, CASE WHEN n.band = 'qualified' THEN NULL ELSE n.reason_id END, "
-            f"{received}, {received} + %s, %s, %s "
-            f"FROM {self.staged_t} s JOIN import_new n ON n.row_no = s.row_no ORDER BY n.id "
-            "RETURNING id) SELECT COUNT(*) FROM ins",
-            [self.source.pk, self.now, self.now, self.sla, self.now, self.now],
-        )
-        created = cursor.fetchone()[0]
-        if self.version is not None:
-            cursor.execute(
-                f"INSERT INTO {self.eval_t} (lead_id, version_id, score, band, primary_reason_id, outcomes, "  # noqa: S608
-                "actual, evaluated_at) SELECT id, %s, score, band, reason_id, outcomes, actual, %s "
-                "FROM import_new ",
-                [self.version.pk, self.now],
-            )
-            verdict = "'band', n.band, 'score', n.score, 'version', %s::int"
-            verdict_params = [self.version.number]
-        else:
-            verdict, verdict_params = "'band', n.band, 'why', 'No published ICP for this source.'", []
-        # One timeline event per new lead: received, and the verdict it arrived with.
-        cursor.execute(
-            f"INSERT INTO {self.event_t} (lead_id, verb, actor_id, actor_label, data, at) "  # noqa: S608
-            "SELECT n.id, 'received', %s, %s, jsonb_build_object('source', %s::text, 'external_id', "
-            f"s.external_id, 'import', %s::text, 'row', s.row_no, {verdict}), {received} "
-            f"FROM import_new n JOIN {self.staged_t} s ON s.row_no = n.row_no",
-            [self.actor_id, self.actor_label, self.source.slug, self.label, *verdict_params, self.now],
-        )
-        cursor.execute("SELECT band, COUNT(*) FROM import_new GROUP BY band")
-        for band, n in cursor.fetchall():
-            self.new_bands[band] = self.new_bands.get(band, 0) + n
-        return created
 
     def finish(self) -> dict[str, int]:
         from django.db.models.expressions import RawSQL
