@@ -20,6 +20,7 @@ from leads.models import (
     ICPVersion,
     ICPVersionStatus,
     Lead,
+    LeadEvent,
     LeadSource,
 )
 from leads.seed import seed_reasons
@@ -232,12 +233,25 @@ class _Rollback(Exception):
     pass
 
 
+def vacuum_lead_tables() -> None:
+    """VACUUM the tables a run writes to. Every run rolls back its rows, which leaves them dead in the heap
+    and the indexes until autovacuum comes by; without this, each run would write into the garbage of the
+    one before (measured: the import's lead COPY 56 s instead of 40 s at 1,000,000 rows), while the COPY
+    baseline always gets a fresh table."""
+    if connection.in_atomic_block:
+        return  # VACUUM cannot run in a transaction (tests run the scenarios inside one)
+    with connection.cursor() as cursor:
+        for model in (Lead, Evaluation, LeadEvent):
+            cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
+
+
 def run_import(*, rows: int, import_export_rows: int = 20_000, keep_file: bool = False) -> dict:
     from leads.importing import import_path
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "leads.csv"
         write_csv(path, rows)
+        vacuum_lead_tables()
         size = path.stat().st_size
         figures: dict = {}
         try:
@@ -281,6 +295,7 @@ def run_requalify(*, rows: int) -> dict:
     from leads.services import icp_draft_create, leads_evaluate_bulk, leads_requalify
 
     figures: dict = {}
+    vacuum_lead_tables()
     try:
         with transaction.atomic():
             source = bench_source()

@@ -381,18 +381,17 @@ def _compile_reader(rule: Rule) -> Callable[[Mapping[str, Any]], Any]:
     return read_text
 
 
-def _compile_outcome(rule: Rule) -> Callable[[Mapping[str, Any]], str]:
-    """The rule's outcome letter (p, f, u) for a lead's values, as `_outcome(rule, read_value(...))`."""
-    read, op = _compile_reader(rule), rule.operator
+def _compile_test(rule: Rule) -> Callable[[Any], str]:
+    """The rule's outcome letter (p, f, u) for the value `read_value` gives, as `_outcome` decides it."""
+    op = rule.operator
     if op in ("is_set", "is_missing"):
         when_set, when_missing = ("p", "f") if op == "is_set" else ("f", "p")
-        return lambda values: when_missing if read(values) is None else when_set
+        return lambda actual: when_missing if actual is None else when_set
     if op == "within_km":
         point = rule.value or {}
         lat, lon, km = point["lat"], point["lon"], float(point["km"])
 
-        def within(values):
-            actual = read(values)
+        def within(actual):
             if actual is None:
                 return "u"
             return "p" if distance_km(actual[0], actual[1], lat, lon) <= km else "f"
@@ -402,8 +401,7 @@ def _compile_outcome(rule: Rule) -> Callable[[Mapping[str, Any]], str]:
         options = frozenset(_expected(rule, v) for v in rule.value or [])
         when_inside, when_outside = ("p", "f") if op == "in" else ("f", "p")
 
-        def member(values):
-            actual = read(values)
+        def member(actual):
             if actual is None:
                 return "u"
             return when_inside if actual in options else when_outside
@@ -412,8 +410,7 @@ def _compile_outcome(rule: Rule) -> Callable[[Mapping[str, Any]], str]:
     if op == "between":
         low, high = (_expected(rule, v) for v in rule.value)
 
-        def between(values):
-            actual = read(values)
+        def between(actual):
             if actual is None:
                 return "u"
             return "p" if low <= actual <= high else "f"
@@ -422,8 +419,7 @@ def _compile_outcome(rule: Rule) -> Callable[[Mapping[str, Any]], str]:
     expected = _expected(rule, rule.value)
     if op == "contains":
 
-        def contains(values):
-            actual = read(values)
+        def contains(actual):
             if actual is None:
                 return "u"
             return "p" if expected in actual else "f"
@@ -431,8 +427,7 @@ def _compile_outcome(rule: Rule) -> Callable[[Mapping[str, Any]], str]:
         return contains
     compare = _COMPARE[op]
 
-    def compared(values):
-        actual = read(values)
+    def compared(actual):
         if actual is None:
             return "u"
         return "p" if compare(actual, expected) else "f"
@@ -443,8 +438,19 @@ def _compile_outcome(rule: Rule) -> Callable[[Mapping[str, Any]], str]:
 def compile_rule_set(rule_set: RuleSet) -> CompiledVerdict:
     """`evaluate` without the explanation, bound once for many leads (the CSV import): values in,
     (band, score, outcome letters, primary reason code) out. The property test holds it to `evaluate`."""
-    tests = [_compile_outcome(rule) for rule in rule_set.rules]
     rules = rule_set.rules
+    # Each distinct field (and, for an attribute, value type) is read once per lead, however many rules test it.
+    readers: dict[tuple[str, str], int] = {}
+    read_functions = []
+    for rule in rules:
+        key = (rule.field, rule.value_type if rule.field.startswith("attributes.") else "")
+        if key not in readers:
+            readers[key] = len(read_functions)
+            read_functions.append(_compile_reader(rule))
+    tests = [
+        (readers[(rule.field, rule.value_type if rule.field.startswith("attributes.") else "")], _compile_test(rule))
+        for rule in rules
+    ]
     hard = [i for i, rule in enumerate(rules) if rule.hard]
     soft = [(i, rule.weight) for i, rule in enumerate(rules) if not rule.hard]
     soft_positions = [i for i, _ in soft]
@@ -453,7 +459,8 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledVerdict:
     qualified_min, review_min = rule_set.qualified_min, rule_set.review_min
 
     def verdict(values: Mapping[str, Any]) -> tuple[str, int, str, str | None]:
-        codes = [test(values) for test in tests]
+        actuals = [read(values) for read in read_functions]
+        codes = [test(actuals[slot]) for slot, test in tests]
         score = (100 * sum(weight for i, weight in soft if codes[i] == "p")) // total if total else 100
         hard_codes = [codes[i] for i in hard]
         if "f" in hard_codes:

@@ -12,6 +12,7 @@ re-evaluated together at the end (`leads_evaluate_bulk`).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from json.encoder import encode_basestring  # json.dumps(text, ensure_ascii=False), without the dispatch
@@ -25,6 +26,7 @@ from leads.models import Evaluation, Lead, LeadEvent, LeadStatus, StagedLead
 if TYPE_CHECKING:
     from leads.importing import Record
 
+_SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
 
@@ -54,32 +56,29 @@ def copy_text(value: str) -> str:
     return value
 
 
-def _copy_value(value: Any) -> str:
-    if value is None:
-        return NULL
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)  # int, Decimal: already exact
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# How a non-null value of each nullable column is written in COPY text (bool: t/f; numbers: exact digits).
+_COPY_FORMAT = {bool: lambda value: "t" if value else "f", datetime: _iso, int: str, Decimal: str}
+_JSON_FORMAT = {
+    str: encode_basestring,
+    int: str,
+    Decimal: str,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda value: "null",
+}
 
 
 def _json_value(value: Any) -> str:
     """A value as the evaluation's `actual` list holds it: what the lead's column holds, as JSON."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    cls = type(value)
-    if cls is str:
-        return encode_basestring(value)
-    if cls is int or cls is Decimal:
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    write = _JSON_FORMAT.get(type(value))
+    return write(value) if write is not None else json.dumps(value, ensure_ascii=False)
+
+
+def _json_object(values: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{encode_basestring(key)}: {_json_value(value)}" for key, value in values.items()) + "}"
 
 
 class NewLeadEncoder:
@@ -87,7 +86,7 @@ class NewLeadEncoder:
     import; `encode` runs in the parser thread, so the database connection is never touched here."""
 
     def __init__(self, *, source, version, reason_ids: dict[str, int], label: str, actor_id, actor_label: str, now):
-        self.source_id, self.source_slug = source.pk, source.slug
+        self.source_text = str(source.pk)
         self.sla = timedelta(hours=source.sla_hours)
         self.version = version
         self.now, self.stamp = now, now.isoformat()
@@ -131,14 +130,19 @@ class NewLeadEncoder:
             status, lead_reason = LeadStatus.NEEDS_REVIEW, NULL
         received_s = received.isoformat()
         get = values.get
+        texts = [record.key, *[get(name) or "" for name in TEXT_COLUMNS]]
+        if _SPECIAL.search("".join(texts)):  # rare: a value with a tab, a line end or a backslash
+            texts = [copy_text(text) for text in texts]
+        nullable = [
+            NULL if (value := get(name)) is None else _COPY_FORMAT[type(value)](value) for name in NULLABLE_COLUMNS
+        ]
         lead = "\t".join(
-            (
-                str(self.source_id),
-                copy_text(record.key),
-                *(copy_text(get(name) or "") for name in TEXT_COLUMNS),
-                *(_copy_value(get(name)) for name in NULLABLE_COLUMNS),
+            [
+                self.source_text,
+                *texts,
+                *nullable,
                 "t" if get("do_not_contact") else "f",
-                copy_text(json.dumps(attributes, ensure_ascii=False)) if attributes else "{}",
+                copy_text(_json_object(attributes)) if attributes else "{}",
                 status,
                 band if self.version is not None else "",
                 lead_reason,
@@ -146,12 +150,14 @@ class NewLeadEncoder:
                 respond_by.isoformat(),
                 self.stamp,
                 self.stamp,
-            )
+            ]
         )
         if self.version is not None:
             actual = ", ".join(
-                _json_value(get(column, blank) if key is None else attributes.get(key))
-                for column, key, blank in self.tested
+                [
+                    _json_value(get(column, blank) if key is None else attributes.get(key))
+                    for column, key, blank in self.tested
+                ]
             )
             evaluation = (
                 f"{self.version.pk}\t{score}\t{band}\t{NULL if reason_id is None else reason_id}\t{codes}\t"

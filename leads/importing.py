@@ -28,9 +28,11 @@ import codecs
 import csv
 import io
 import re
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -516,7 +518,7 @@ def _unique_headers(headers: list[str]) -> list[str]:
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class RawRow:
     row: int  # spreadsheet row number, header = 1
     cells: list[str]
@@ -716,7 +718,7 @@ class RowError:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One accepted row: Lead column values (only those the file gives), attributes, and its dedupe key."""
 
@@ -1084,13 +1086,27 @@ def import_file(
     return result
 
 
+@contextmanager
+def _quick_thread_handoffs() -> Iterator[None]:
+    """While the parser thread runs, hand the GIL over sooner. The database thread waits on the server after
+    every COPY block and every query, and with Python's default 5 ms switch interval each return from such a
+    wait queued behind the busy parser (measured: 20.0 s -> 16.5 s for 200,000 rows). Restored after."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.0005))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows) -> None:
-    with transaction.atomic():
+    threaded = connection.vendor == "postgresql"
+    with transaction.atomic(), _quick_thread_handoffs() if threaded else nullcontext():
         store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
         chunks = _chunks(iter_rows(f, csv_file, progress), parser, result, chunk_rows)
         if hasattr(store, "prepare"):
             chunks = map(store.prepare, chunks)
-        feed = _prefetched(chunks) if connection.vendor == "postgresql" else chunks
+        feed = _prefetched(chunks) if threaded else chunks
         try:
             for chunk in feed:
                 created, updated = store.write(chunk)

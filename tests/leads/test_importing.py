@@ -297,3 +297,47 @@ def test_command_refuses_an_unusable_file_with_exit_status_1(bank_source, tmp_pa
 )  # fmt: skip
 def test_attribute_cells_become_json_numbers_only_when_exact(cell, stored):
     assert importing._attribute_value(cell) == stored
+
+
+@pytest.mark.django_db
+def test_imported_evaluations_match_the_sql_back_end_on_the_stored_leads(tmp_path):
+    """The import checks new leads in Python (PostgreSQL) while it parses them; checked again in SQL from the
+    stored rows, every lead gets the same verdict: score, band, reason, each criterion and the values."""
+    from leads.bench import bench_source, write_csv
+    from leads.models import Evaluation
+    from leads.services import verdict_select
+    from leads.services.evaluation import engine, published_version
+
+    source = bench_source()  # twenty criteria over most operators, fields and an attribute
+    path = tmp_path / "leads.csv"
+    write_csv(path, 400)
+    result = importing.import_path(path, source=source, chunk_rows=150)
+    assert (result.created, result.rejected) == (400, 0)
+
+    rule_set = engine.rule_set_from_version(published_version(source.icp_profile_id))
+    sql, params = verdict_select(Lead.objects.filter(source=source), rule_set)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        expected = {row[0]: row[1:] for row in cursor.fetchall()}
+    stored = Evaluation.objects.filter(lead__source=source)
+    assert stored.count() == 400
+    for evaluation in stored:
+        score, band, reason_id, outcomes, actual = expected[evaluation.lead_id]
+        actual = json.loads(actual) if isinstance(actual, str) else actual
+        assert (evaluation.score, evaluation.band, evaluation.primary_reason_id) == (score, band, reason_id)
+        assert evaluation.outcomes == outcomes
+        assert json.loads(json.dumps(evaluation.actual)) == json.loads(json.dumps(actual))
+    for lead in Lead.objects.filter(source=source):
+        score, band, reason_id, *_ = expected[lead.pk]
+        assert (lead.status, lead.icp_band) == (band, band)
+        assert lead.primary_reason_id == (None if band == "qualified" else reason_id)
+
+
+@pytest.mark.django_db
+def test_tabs_backslashes_and_line_ends_in_values_are_stored_as_written(bank_source):
+    text = 'Email,Company Name,Message\na@example.com,"Tab\there","C:\\new\\file\r\nsecond line \\N"\n'
+    run(text, bank_source)
+
+    lead = Lead.objects.get()
+    assert lead.company == "Tab\there"
+    assert lead.message == "C:\\new\\file\r\nsecond line \\N"
