@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from leads.models import Lead, LeadEvent, LeadSource
 
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 50_000
 PREVIEW_ROWS = 20
 SNIFF_BYTES = 64 * 1024
 ProgressCallback = Callable[[int, float], None]  # (rows read so far, fraction of the file read)
