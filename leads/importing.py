@@ -17,9 +17,10 @@ A key repeated within the file merges into the first row (later non-blank cells 
 duplicate; a key already stored updates that lead (blank cells never erase stored data, do-not-contact
 is never cleared) and counts as updated. New and updated leads are evaluated against the source's ICP.
 
-On PostgreSQL rows are COPY'd into a temporary staging table and stored with a handful of set-based
-statements per chunk (the verdict of new leads computed in the same pass, so each lead row is written
-once); other databases use the ORM in batches.
+On PostgreSQL new leads are checked against the ICP (the engine's compiled form) and encoded as COPY lines
+in the parser thread, then stored with one COPY per table and chunk (`leads/import_pg.py`); leads that
+already exist are updated from a temporary staging table in one statement. Other databases use the ORM
+in batches.
 """
 
 from __future__ import annotations
@@ -858,34 +859,25 @@ class RowParser:
                 return slow(cell)
 
             return number
-        if kind == "datetime":
-            tz = self.tz
+        tz = self.tz
 
-            def moment(cell: str) -> datetime:
-                if "Z" not in cell:
-                    try:
-                        value = datetime.fromisoformat(cell.strip())
-                    except ValueError:
-                        return slow(cell)
-                    return value if value.utcoffset() is not None else timezone.make_aware(value, tz)
+        def iso(text: str, cell: str) -> datetime:  # what `_parse_datetime` makes of an ISO date, sooner
+            try:
+                value = datetime.fromisoformat(text)
+            except ValueError:
                 return slow(cell)
+            return value if value.utcoffset() is not None else timezone.make_aware(value, tz)
 
-            return moment
+        if kind == "datetime":
+            return lambda cell: iso(cell.strip(), cell) if "Z" not in cell else slow(cell)
         if kind == "bool":
             return lambda cell: _BOOLEANS[cell] if cell in _BOOLEANS else slow(cell)
         if kind == "consent":
-            tz = self.tz
 
             def consent(cell: str) -> bool | datetime:
                 if cell in _BOOLEANS:
                     return _BOOLEANS[cell]
-                if cell[:1].isdigit() and "Z" not in cell:
-                    try:
-                        value = datetime.fromisoformat(cell)
-                    except ValueError:
-                        return slow(cell)
-                    return value if value.utcoffset() is not None else timezone.make_aware(value, tz)
-                return slow(cell)
+                return iso(cell, cell) if cell[:1].isdigit() and "Z" not in cell else slow(cell)
 
             return consent
         if kind == "country":

@@ -341,3 +341,31 @@ def test_tabs_backslashes_and_line_ends_in_values_are_stored_as_written(bank_sou
     lead = Lead.objects.get()
     assert lead.company == "Tab\there"
     assert lead.message == "C:\\new\\file\r\nsecond line \\N"
+
+
+CELLS = [
+    "0", "007", "42", "1200", "10000001", "1000", "1001", "12.5", "-3", "-0.5", "51.507400", "999999999999.999",
+    "1.200", "£12.000,50", "12,000", " 42 ", "4 - 10", "x", "yes", "Yes", "no", " y ", "1", "-", "✓", "GB", "gb",
+    "United Kingdom", "uk", "ÉÉ", "GBP", "gbp", "GB1", "2026-11-23", "2026-11-23T14:30:00+01:00", "2026-11-23 14:30",
+    "23/11/2026", "2026-11-23T14:30:00Z", " 2026-11-23 ", "20261123", "²", "١٢", "a" * 300,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", importing.FIELDS, ids=lambda spec: spec.name)
+def test_short_paths_read_every_cell_as_the_full_parser_does(spec):
+    """Each column's converter takes a short path for everyday cells; it must give the full parser's value,
+    or its error, for any cell."""
+    csv_file = importing.CsvFile("utf-8", ",", ["Email", spec.label], 0)
+    parser = importing.RowParser(csv_file, {"Email": "email", spec.label: spec.name})
+    convert = parser._converter(spec)
+    for cell in CELLS:
+        try:
+            expected = ("value", parser._value(spec, cell))
+        except ValueError as exc:
+            expected = ("error", str(exc))
+        try:
+            got = ("value", convert(cell))
+        except ValueError as exc:
+            got = ("error", str(exc))
+        assert got == expected, cell
+        assert type(got[1]) is type(expected[1]), cell
