@@ -134,7 +134,8 @@ class NewLeadEncoder:
         if _SPECIAL.search("".join(texts)):  # rare: a value with a tab, a line end or a backslash
             texts = [copy_text(text) for text in texts]
         nullable = [
-            NULL if (value := get(name)) is None else _COPY_FORMAT[type(value)](value) for name in NULLABLE_COLUMNS
+            NULL if (value := get(name)) is None else _COPY_FORMAT.get(type(value), str)(value)
+            for name in NULLABLE_COLUMNS
         ]
         lead = "\t".join(
             [

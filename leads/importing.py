@@ -47,6 +47,7 @@ from django.utils import timezone
 from leads.models import Lead, LeadEvent, LeadSource
 
 CHUNK_ROWS = 50_000
+KEY_MAX_LENGTH = 100  # Lead.external_id
 PREVIEW_ROWS = 20
 SNIFF_BYTES = 64 * 1024
 ProgressCallback = Callable[[int, float], None]  # (rows read so far, fraction of the file read)
@@ -793,7 +794,11 @@ class RowParser:
         email = values["email"]
         external_id = values.pop("external_id", "")
         received_at = values.pop("received_at", None)
-        return Record(raw.row, external_id or f"email:{email.lower()}", values, attributes, received_at), []
+        key = external_id or f"email:{email.lower()}"
+        if len(key) > KEY_MAX_LENGTH:  # the key is stored as the lead's external id
+            message = f"too long to identify the lead by (at most {KEY_MAX_LENGTH - 6} characters without an id)"
+            return None, [RowError(raw.row, self._header_of("email"), message)]
+        return Record(raw.row, key, values, attributes, received_at), []
 
     def _combine(self, values: dict[str, Any], row: int, errors: list[RowError]) -> None:
         first, last = values.pop("first_name", ""), values.pop("last_name", "")

@@ -369,3 +369,16 @@ def test_short_paths_read_every_cell_as_the_full_parser_does(spec):
             got = ("error", str(exc))
         assert got == expected, cell
         assert type(got[1]) is type(expected[1]), cell
+
+
+@pytest.mark.django_db
+def test_an_email_too_long_to_serve_as_the_key_is_reported_on_its_row(bank_source):
+    long_email = "a" * 90 + "@example.com"  # valid, but "email:<it>" is past the 100 characters of an id
+    result = run(f"Email\n{long_email}\nok@example.com\n", bank_source)
+
+    assert (result.created, result.rejected) == (1, 1)
+    assert result.errors[0].as_dict() == {
+        "row": 2,
+        "column": "Email",
+        "message": "too long to identify the lead by (at most 94 characters without an id)",
+    }
