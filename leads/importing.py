@@ -742,6 +742,7 @@ class RowParser:
     def __init__(self, csv_file: CsvFile, mapping: dict[str, str]):
         self.mapping = validate_mapping(mapping, csv_file.headers)
         self.width = len(csv_file.headers)
+        self.headers = csv_file.headers
         self.columns = [
             (index, header, self.mapping[header])
             for index, header in enumerate(csv_file.headers)
@@ -772,6 +773,9 @@ class RowParser:
             ]
         if len(cells) < self.width:
             return None, [RowError(raw.row, "", f"{len(cells)} values but the header has {self.width} columns")]
+        if "\x00" in "".join(cells):  # no database column can hold it
+            column = next(h for h, cell in zip(self.headers, cells, strict=False) if "\x00" in cell)
+            return None, [RowError(raw.row, column, "contains a NUL character (binary data in a text file?)")]
         values: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
         errors: list[RowError] = []

@@ -382,3 +382,17 @@ def test_an_email_too_long_to_serve_as_the_key_is_reported_on_its_row(bank_sourc
         "column": "Email",
         "message": "too long to identify the lead by (at most 94 characters without an id)",
     }
+
+
+@pytest.mark.django_db
+def test_a_nul_character_is_reported_on_its_row_and_column(bank_source):
+    """Past the part of the file that is sniffed for binary data (a NUL there refuses the whole file)."""
+    rows = "".join(f"p{i}@example.com,Acme Trading Partners\n" for i in range(400))
+    result = run(f"Email,Company Name\n{rows}bad@example.com,Ac\x00me\n", bank_source)
+
+    assert (result.created, result.rejected) == (400, 1)
+    assert result.errors[0].as_dict() == {
+        "row": 402,
+        "column": "Company Name",
+        "message": "contains a NUL character (binary data in a text file?)",
+    }
