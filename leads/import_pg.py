@@ -51,9 +51,7 @@ EVENT_COPY_COLUMNS = ("verb", "actor_id", "actor_label", "data", "at", "lead_id"
 
 def copy_text(value: str) -> str:
     """A text value as COPY's text format writes it (backslash, tab and line ends escaped)."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_ESCAPES)
-    return value
+    return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
 
 
 def _iso(value: datetime) -> str:

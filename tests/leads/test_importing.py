@@ -371,28 +371,33 @@ def test_short_paths_read_every_cell_as_the_full_parser_does(spec):
         assert type(got[1]) is type(expected[1]), cell
 
 
-@pytest.mark.django_db
-def test_an_email_too_long_to_serve_as_the_key_is_reported_on_its_row(bank_source):
-    long_email = "a" * 90 + "@example.com"  # valid, but "email:<it>" is past the 100 characters of an id
-    result = run(f"Email\n{long_email}\nok@example.com\n", bank_source)
-
-    assert (result.created, result.rejected) == (1, 1)
-    assert result.errors[0].as_dict() == {
-        "row": 2,
-        "column": "Email",
-        "message": "too long to identify the lead by (at most 94 characters without an id)",
-    }
+PADDING = "".join(f"p{i}@example.com,Acme Trading Partners\n" for i in range(400))  # past the sniffed head
 
 
 @pytest.mark.django_db
-def test_a_nul_character_is_reported_on_its_row_and_column(bank_source):
-    """Past the part of the file that is sniffed for binary data (a NUL there refuses the whole file)."""
-    rows = "".join(f"p{i}@example.com,Acme Trading Partners\n" for i in range(400))
-    result = run(f"Email,Company Name\n{rows}bad@example.com,Ac\x00me\n", bank_source)
+@pytest.mark.parametrize(
+    ("text", "created", "error"),
+    [
+        pytest.param(  # a valid email, but "email:<it>" is past the 100 characters of an id
+            "Email,Company Name\n" + "a" * 90 + "@example.com,Acme\nok@example.com,Acme\n",
+            1,
+            {
+                "row": 2,
+                "column": "Email",
+                "message": "too long to identify the lead by (at most 94 characters without an id)",
+            },
+            id="email too long to be the key",
+        ),
+        pytest.param(  # past the part sniffed for binary data (a NUL there refuses the whole file)
+            f"Email,Company Name\n{PADDING}bad@example.com,Ac\x00me\n",
+            400,
+            {"row": 402, "column": "Company Name", "message": "contains a NUL character (binary data in a text file?)"},
+            id="NUL character",
+        ),
+    ],
+)
+def test_values_no_lead_column_can_hold_are_reported_on_their_row(bank_source, text, created, error):
+    result = run(text, bank_source)
 
-    assert (result.created, result.rejected) == (400, 1)
-    assert result.errors[0].as_dict() == {
-        "row": 402,
-        "column": "Company Name",
-        "message": "contains a NUL character (binary data in a text file?)",
-    }
+    assert (result.created, result.rejected) == (created, 1)
+    assert result.errors[0].as_dict() == error
