@@ -31,6 +31,7 @@ import io
 import re
 import sys
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -965,6 +966,8 @@ class ImportResult:
     encoding: str = ""
     delimiter: str = ""
     mapping: dict[str, str] = field(default_factory=dict)
+    # Seconds by stage (database statements by kind, the parser thread's CPU time): for `bench import`.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -1013,8 +1016,10 @@ def _chunks(rows: Iterator[RawRow], parser: RowParser, result: ImportResult, siz
         yield list(chunk.values())
 
 
-def _prefetched(iterator: Iterator[list[Record]]) -> Iterator[list[Record]]:
-    """Parse the next chunk in a thread while the database stores this one (psycopg waits without the GIL)."""
+def _prefetched(iterator: Iterator[list[Record]], timings: dict[str, float]) -> Iterator[list[Record]]:
+    """Parse the next chunk in a thread while the database stores this one (psycopg waits without the GIL).
+    The thread's CPU time goes into `timings["parser_cpu"]`, the time the database side waited for it into
+    `timings["wait_for_parser"]`."""
     queue: Queue = Queue(maxsize=2)
     done, stop = object(), threading.Event()
 
@@ -1028,21 +1033,30 @@ def _prefetched(iterator: Iterator[list[Record]]) -> Iterator[list[Record]]:
         return False
 
     def produce():
+        started = time.thread_time()
         try:
             for item in iterator:
                 if not put(item):
                     return  # the consumer gave up (the import failed)
+            timings["parser_cpu"] = time.thread_time() - started
             put(done)
         except BaseException as exc:  # handed to the consumer, which raises it
             put(exc)
 
     thread = threading.Thread(target=produce, name="csv-import-parser", daemon=True)
     thread.start()
+    waited = 0.0
     try:
-        while (item := queue.get()) is not done:
+        while True:
+            started = time.perf_counter()
+            item = queue.get()
+            waited += time.perf_counter() - started
+            if item is done:
+                break
             if isinstance(item, BaseException):
                 raise item
             yield item
+        timings["wait_for_parser"] = waited
     finally:
         stop.set()
         thread.join(timeout=5)
@@ -1107,7 +1121,7 @@ def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_l
         chunks = _chunks(iter_rows(f, csv_file, progress), parser, result, chunk_rows)
         if hasattr(store, "prepare"):
             chunks = map(store.prepare, chunks)
-        feed = _prefetched(chunks) if threaded else chunks
+        feed = _prefetched(chunks, result.timings) if threaded else chunks
         try:
             for chunk in feed:
                 created, updated = store.write(chunk)
@@ -1116,6 +1130,7 @@ def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_l
         finally:
             feed.close()  # stops the parsing thread when the database side fails
         result.bands = store.finish()
+        result.timings.update(store.timings)
         if result.dry_run:
             transaction.set_rollback(True)
 
@@ -1133,6 +1148,15 @@ class _Store(ABC):
         self.actor_label = actor_label
         self.now = timezone.now()
         self.sla = timedelta(hours=source.sla_hours)
+        self.timings: dict[str, float] = {}  # seconds by kind of database work
+
+    @contextmanager
+    def timed(self, kind: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[kind] = self.timings.get(kind, 0.0) + time.perf_counter() - started
 
     @abstractmethod
     def write(self, records: list[Record]) -> tuple[int, int]:
@@ -1254,7 +1278,7 @@ class PostgresStore(_Store):
         return records
 
     def write(self, records: list[Record]) -> tuple[int, int]:
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, self.timed("db_key_lookup"):
             # One probe of the (source, external id) unique index per key, whatever the planner thinks of a
             # table that grew by a million rows inside this transaction (its statistics do not know yet, and
             # a plain `= ANY(…)` then reads every lead of the source for every chunk). LIMIT 1 keeps the
@@ -1266,10 +1290,14 @@ class PostgresStore(_Store):
                 [[r.key for r in records], self.source.pk],
             )
             existing = dict(cursor.fetchall())
+        with connection.cursor() as cursor:
             new = [r for r in records if r.key not in existing] if existing else records
-            updated = self._update(cursor, [r for r in records if r.key in existing], existing) if existing else 0
+            updated = 0
+            if existing:
+                with self.timed("db_update"):
+                    updated = self._update(cursor, [r for r in records if r.key in existing], existing)
             if new:
-                self.writer.write(cursor, new)
+                self.writer.write(cursor, new, self.timed)
                 for record in new:
                     self.new_bands[record.band] = self.new_bands.get(record.band, 0) + 1
         return len(new), updated
@@ -1318,9 +1346,12 @@ class PostgresStore(_Store):
             touched = cursor.fetchone()[0]
         if touched:
             queryset = Lead.objects.filter(pk__in=RawSQL("SELECT lead_id FROM import_touched", ()))
-            for band, n in leads_evaluate_bulk(queryset=queryset, actor_label=self.actor_label or "import").items():
+            with self.timed("db_reevaluate"):
+                evaluated = leads_evaluate_bulk(queryset=queryset, actor_label=self.actor_label or "import")
+            for band, n in evaluated.items():
                 bands[band] = bands.get(band, 0) + n
-        with connection.cursor() as cursor:  # check the deferred foreign keys now (honest timings), then defer again
+        # Check the deferred foreign keys now (honest timings), then defer again.
+        with connection.cursor() as cursor, self.timed("db_foreign_keys"):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         return {band: n for band, n in bands.items() if n}
