@@ -45,6 +45,7 @@ def test_bench_import_prints_the_issue_keys_and_a_breakdown_and_leaves_nothing_b
     breakdown = figures["breakdown"]
     assert {"db_key_lookup", "db_ids", "db_copy_leads", "db_copy_evaluations", "db_copy_events"} <= set(breakdown)
     assert {"db_foreign_keys", "parser_cpu", "wait_for_parser"} <= set(breakdown)
+    assert figures["stored_rows_copy_seconds"] > 0
     assert figures["database_seconds"] == pytest.approx(
         sum(seconds for kind, seconds in breakdown.items() if kind.startswith("db_")), abs=0.01
     )
