@@ -440,17 +440,14 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledVerdict:
     (band, score, outcome letters, primary reason code) out. The property test holds it to `evaluate`."""
     rules = rule_set.rules
     # Each distinct field (and, for an attribute, value type) is read once per lead, however many rules test it.
+    read_keys = [(rule.field, rule.value_type if rule.field.startswith("attributes.") else "") for rule in rules]
     readers: dict[tuple[str, str], int] = {}
     read_functions = []
-    for rule in rules:
-        key = (rule.field, rule.value_type if rule.field.startswith("attributes.") else "")
+    for rule, key in zip(rules, read_keys, strict=True):
         if key not in readers:
             readers[key] = len(read_functions)
             read_functions.append(_compile_reader(rule))
-    tests = [
-        (readers[(rule.field, rule.value_type if rule.field.startswith("attributes.") else "")], _compile_test(rule))
-        for rule in rules
-    ]
+    tests = [(readers[key], _compile_test(rule)) for rule, key in zip(rules, read_keys, strict=True)]
     hard = [i for i, rule in enumerate(rules) if rule.hard]
     soft = [(i, rule.weight) for i, rule in enumerate(rules) if not rule.hard]
     soft_positions = [i for i, _ in soft]
