@@ -1,0 +1,6 @@
+"""Shared building blocks below every app: no models, no imports from the project's apps.
+
+- `common.money`: amounts typed as people type them (one parser for forms, imports and statements),
+  ISO 4217 currency codes, the one rounding helper.
+- `common.tabular`: the formula-safe cell writer behind every CSV/XLSX the app writes.
+"""
