@@ -7,6 +7,9 @@ Semantics, shared by both back ends:
   attribute) not of the criterion's value type.
 - is_set / is_missing are always decided; any other operator on a missing value is *unknown*.
 - Text compares case-insensitively, spaces around the lead's value stripped.
+- A rule that cannot be checked as written (`Rule.defect`: an unknown field, an operator its type does not
+  have, a value of the wrong shape) is *unknown* for every lead, in every back end: never passed or failed
+  silently, and its requirement says why. The admin refuses to save one (`rule_problems`).
 - score = 100 * (weight of passing soft rules) // (weight of all soft rules), 100 without soft rules.
 - Band: a hard rule fails -> disqualified; a hard rule unknown -> needs review; score >= qualified_min
   -> qualified; a soft rule unknown -> needs review; score >= review_min -> needs review; else disqualified.
@@ -17,6 +20,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -56,6 +60,7 @@ OPERATORS_BY_TYPE: dict[str, set[str]] = {
     POINT: {"within_km", "is_set", "is_missing"},
 }
 SYMBOLS = {"eq": "=", "ne": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
+MAX_NUMBER = Decimal(10) ** 15  # a criterion's numbers stay below this (every lead number column does too)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,11 @@ class Rule:
         if self.field.startswith("attributes."):
             return self.value_type
         return FIELD_TYPES.get(self.field, TEXT)
+
+    @cached_property
+    def defect(self) -> str:
+        """Why the rule cannot be checked as written, "" when it can. Every back end then says unknown."""
+        return "; ".join(problem.message for problem in rule_problems(self) if problem.blocking)
 
 
 @dataclass(frozen=True)
@@ -190,13 +200,18 @@ def _text(value: Any) -> str | None:
     return stripped.lower() if stripped else None
 
 
+def _attributes(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    attributes = values.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}  # not an object (a bad stored row): nothing in it
+
+
 def read_value(rule: Rule, values: Mapping[str, Any]) -> Any:
     """The lead's value for the rule, normalised for comparison, or None when missing."""
     if rule.field == "location":
         lat, lon = _number(values.get("latitude")), _number(values.get("longitude"))
         return None if lat is None or lon is None else (lat, lon)
     if rule.field.startswith("attributes."):
-        raw = (values.get("attributes") or {}).get(rule.field.removeprefix("attributes."))
+        raw = _attributes(values).get(rule.field.removeprefix("attributes."))
         if rule.value_type == NUMBER:
             return None if isinstance(raw, bool) or not isinstance(raw, int | float) else _number(raw)
         if rule.value_type == BOOLEAN:
@@ -230,6 +245,8 @@ def distance_km(lat1: Decimal, lon1: Decimal, lat2: float, lon2: float) -> float
 
 
 def _outcome(rule: Rule, actual: Any) -> str:
+    if rule.defect:
+        return UNKNOWN
     op = rule.operator
     if op == "is_set":
         return PASS if actual is not None else FAIL
@@ -269,6 +286,8 @@ def _display(value: Any) -> str:
 
 
 def describe_requirement(rule: Rule) -> str:
+    if rule.defect:
+        return f"cannot be checked: {rule.defect}"
     op, value = rule.operator, rule.value
     if op == "is_set":
         return "is given"
@@ -290,13 +309,15 @@ def _actual_for_display(rule: Rule, values: Mapping[str, Any], actual: Any) -> A
     if rule.field == "location":
         if actual is None:
             return None
+        if rule.defect:
+            return f"{actual[0]}, {actual[1]}"
         point = rule.value or {}
         km = distance_km(*actual, point.get("lat", 0), point.get("lon", 0))
         return {"lat": str(actual[0]), "lon": str(actual[1]), "km_away": round(km, 1)}
     if actual is None:
         return None
     raw = (
-        (values.get("attributes") or {}).get(rule.field.removeprefix("attributes."))
+        _attributes(values).get(rule.field.removeprefix("attributes."))
         if rule.field.startswith("attributes.")
         else values.get(rule.field)
     )
@@ -383,6 +404,8 @@ def _compile_reader(rule: Rule) -> Callable[[Mapping[str, Any]], Any]:
 
 def _compile_test(rule: Rule) -> Callable[[Any], str]:
     """The rule's outcome letter (p, f, u) for the value `read_value` gives, as `_outcome` decides it."""
+    if rule.defect:
+        return lambda actual: "u"
     op = rule.operator
     if op in ("is_set", "is_missing"):
         when_set, when_missing = ("p", "f") if op == "is_set" else ("f", "p")
@@ -476,52 +499,98 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledVerdict:
     return verdict
 
 
+# Checking a rule ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    part: str  # the part of the criterion it is about: field, operator, value, value_type or weight
+    message: str
+    blocking: bool = True  # the rule cannot be checked as written (False: it can, but it is not what was meant)
+
+
+def rule_problems(rule: Rule) -> list[Problem]:
+    """What is wrong with a criterion, in words for the person editing it, each on the part it is about.
+    The admin refuses to save a rule with any; a stored rule with a blocking one is `Rule.defect`."""
+    problems = _field_problems(rule)
+    if not problems:
+        allowed = ", ".join(sorted(OPERATORS_BY_TYPE[rule.type]))
+        if rule.operator not in OPERATORS_BY_TYPE[rule.type]:
+            message = f"“{rule.operator}” does not apply to a {rule.type} field (use one of {allowed})"
+            problems.append(Problem("operator", message))
+        else:
+            problems += _value_problems(rule)
+    if not rule.hard and not (isinstance(rule.weight, int) and rule.weight > 0):
+        problems.append(Problem("weight", "a soft criterion needs a weight above 0", blocking=False))
+    return problems
+
+
 def validate_rule(rule: Rule) -> list[str]:
-    """What is wrong with a criterion, in words for the person editing it."""
-    errors = []
-    if rule.field.startswith("attributes."):
-        if not rule.field.removeprefix("attributes."):
-            errors.append("name the attribute after “attributes.”")
-        if rule.value_type not in (TEXT, NUMBER, BOOLEAN):
-            errors.append(f"unknown value type “{rule.value_type}”")
-    elif rule.field not in FIELD_TYPES:
-        errors.append(f"unknown field “{rule.field}” (use a lead field or attributes.<key>)")
-        return errors
-    allowed = OPERATORS_BY_TYPE.get(rule.type, set())
-    if rule.operator not in allowed:
-        errors.append(
-            f"“{rule.operator}” does not apply to a {rule.type} field (use one of {', '.join(sorted(allowed))})"
+    """`rule_problems` as sentences (the version page, publishing)."""
+    return [problem.message for problem in rule_problems(rule)]
+
+
+def _field_problems(rule: Rule) -> list[Problem]:
+    if not rule.field.startswith("attributes."):
+        if rule.field in FIELD_TYPES:
+            return []
+        return [Problem("field", f"unknown field “{rule.field}” (use a lead field or attributes.<key>)")]
+    problems = []
+    key = rule.field.removeprefix("attributes.")
+    if not key.strip():
+        problems.append(Problem("field", "name the attribute after “attributes.”"))
+    elif key.isdigit() or "__" in key or key != key.strip():
+        # Both back ends must read the same key: the SQL one takes digits for a list index and “__” for a path.
+        problems.append(
+            Problem("field", f"“{key}” cannot be an attribute key: not only digits, no “__”, no edge spaces")
         )
-        return errors
+    if rule.value_type not in (TEXT, NUMBER, BOOLEAN):
+        problems.append(Problem("value_type", f"unknown value type “{rule.value_type}” (use text, number or boolean)"))
+    return problems
+
+
+def _finite(value: Any) -> Decimal | None:
+    number = _number(value)
+    return number if number is not None and number.is_finite() and abs(number) < MAX_NUMBER else None
+
+
+def _value_problems(rule: Rule) -> list[Problem]:
     op, value = rule.operator, rule.value
     if op in ("is_set", "is_missing"):
-        return errors
+        if value not in (None, "", [], {}):
+            return [Problem("value", f"“{op}” takes no value: leave it empty", blocking=False)]
+        return []
     if op == "within_km":
-        if not isinstance(value, dict) or any(_number(value.get(k)) is None for k in ("lat", "lon", "km")):
-            errors.append('needs {"lat": …, "lon": …, "km": …}')
-        return errors
+        point = value if isinstance(value, dict) else {}
+        lat, lon, km = (_finite(point.get(key)) for key in ("lat", "lon", "km"))
+        if lat is None or lon is None or km is None:
+            return [Problem("value", 'needs a point and a distance: {"lat": 51.5, "lon": -0.12, "km": 50}')]
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return [Problem("value", "the latitude must be within ±90 and the longitude within ±180")]
+        return [] if km > 0 else [Problem("value", "the distance (km) must be above 0")]
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
-            errors.append("needs a non-empty list of values")
-            return errors
+            return [Problem("value", 'needs a non-empty list of values, e.g. ["GB", "IE"]')]
         items = value
     elif op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            errors.append("needs [low, high]")
-            return errors
+            return [Problem("value", "needs two values, [low, high], e.g. [18, 65]")]
         items = value
     else:
-        if value is None or value == "":
-            errors.append("needs a value")
-            return errors
         items = [value]
-    for item in items:
-        if rule.type == NUMBER and _number(item) is None:
-            errors.append(f"“{item}” is not a number")
-        if rule.type == BOOLEAN and not isinstance(item, bool):
-            errors.append("needs true or false")
-    if op == "between" and not errors and _number(items[0]) > _number(items[1]):
-        errors.append("the low end is above the high end")
-    if rule.hard is False and rule.weight == 0:
-        errors.append("a soft criterion needs a weight above 0")
-    return errors
+    problems = [Problem("value", message) for item in items if (message := _item_problem(rule.type, item))]
+    if op == "between" and not problems and _number(items[0]) > _number(items[1]):
+        problems.append(Problem("value", f"the low end ({items[0]}) is above the high end ({items[1]})"))
+    return problems
+
+
+def _item_problem(kind: str, item: Any) -> str:
+    if item is None or (isinstance(item, str) and not item.strip()):
+        return "needs a value"
+    if kind == NUMBER:
+        return "" if _finite(item) is not None else f"“{item}” is not a number (or not below 10^15)"
+    if kind == BOOLEAN:
+        return "" if isinstance(item, bool) else "needs true or false"
+    if isinstance(item, bool) or not isinstance(item, str | int | float | Decimal):
+        return f"“{item}” is not a text value"
+    return ""

@@ -110,6 +110,13 @@ class StoredValue(Func):
         return column, params
 
 
+def _stored_value(field: str) -> Expression:
+    """`StoredValue`, or JSON null for a field the engine does not know (a broken criterion: no such column)."""
+    if field.startswith("attributes.") or field in FIELD_TYPES:
+        return StoredValue(field)
+    return Value(None, output_field=JSONField())
+
+
 def _number(value) -> Expression:
     return ToNumeric(Value(str(Decimal(str(value)))))
 
@@ -186,6 +193,8 @@ def _pass_condition(rule: Rule, value: Expression | None) -> tuple[Expression, b
 def outcome_expression(rule: Rule, *, letters: bool = False) -> Expression:
     """ "pass", "fail" or "unknown" for the rule; with `letters`, the stored one-letter form (p, f, u)."""
     pass_, fail, unknown = ("p", "f", "u") if letters else ("pass", "fail", "unknown")
+    if rule.defect:  # cannot be checked as written: unknown for every lead, as in engine.py
+        return Value(unknown, output_field=TEXT_OUT)
     value, missing = _value_and_missing(rule)
     if rule.operator in ("is_set", "is_missing"):
         on_missing, otherwise = (fail, pass_) if rule.operator == "is_set" else (pass_, fail)
@@ -267,7 +276,7 @@ def verdict_sql(queryset: QuerySet, rule_set: RuleSet, reason_ids: dict[str, int
     fields = fields_tested(rule_set)
     inner = queryset.order_by().annotate(
         **{f"icp_o_{rule.id}": outcome_expression(rule, letters=True) for rule in rules},
-        icp_actual=JSONArray(*(StoredValue(field) for field in fields)),
+        icp_actual=JSONArray(*(_stored_value(field) for field in fields)),
     )
     inner_sql, params = inner.values("pk", *(f"icp_o_{r.id}" for r in rules), "icp_actual").query.sql_with_params()
 
