@@ -1,21 +1,22 @@
 """Fee terms, pure: which amounts apply at a monthly volume, and what a billable event earns.
 
-Decimal only, built from strings; every amount is rounded once, in `money()`, half up to the cent.
+Decimal only, built from strings; every amount is rounded once, in `money()` (`common.money.money_round`: the
+project's one rounding rule, half up to the cent).
 A referral carries its terms as a snapshot (`Terms.as_snapshot()`), so later edits never change it.
 """
 
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
+
+from common.money import money_round
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
 
-def money(value: Decimal | int | str) -> Decimal:
-    """The one rounding rule for money: to the cent, half up."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+money = money_round  # the one rounding rule for money: to the cent, half up
 
 
 def format_money(amount: Decimal, currency: str) -> str:
