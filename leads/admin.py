@@ -3,6 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from leads import services
+from leads.admin_forms import CriterionAdminForm, DisqualificationReasonAdminForm, LeadAdminForm
 from leads.apikeys import api_key_create, api_key_revoke
 from leads.models import (
     ApiKey,
@@ -17,6 +18,7 @@ from leads.models import (
     Lead,
     LeadEvent,
     LeadSource,
+    RedirectKind,
 )
 
 
@@ -42,6 +44,7 @@ class LeadEventInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = ("email", "name", "company", "country", "source", "status", "received_at", "respond_by")
     list_filter = ("status", "source", "country", "primary_reason")
     search_fields = ("email", "name", "company", "external_id")
@@ -78,9 +81,16 @@ class LeadAdmin(admin.ModelAdmin):
 
 @admin.register(DisqualificationReason)
 class DisqualificationReasonAdmin(admin.ModelAdmin):
-    list_display = ("label", "code", "redirect_kinds", "is_non_buyer", "active", "position")
+    form = DisqualificationReasonAdminForm
+    list_display = ("label", "code", "redirects", "is_non_buyer", "active", "position")
     list_editable = ("position", "active")
     prepopulated_fields = {"code": ("label",)}
+
+    @admin.display(description="Redirect kinds")
+    def redirects(self, obj) -> str:
+        labels = dict(RedirectKind.choices)
+        kinds = obj.redirect_kinds if isinstance(obj.redirect_kinds, list) else []
+        return ", ".join(str(labels.get(kind, kind)) for kind in kinds) or "-"
 
 
 class ICPVersionInline(admin.TabularInline):
@@ -114,7 +124,10 @@ class ICPProfileAdmin(admin.ModelAdmin):
 
 
 class CriterionInline(admin.StackedInline):
+    """Fields from the engine's list; the engine checks each value's shape before anything is saved."""
+
     model = Criterion
+    form = CriterionAdminForm
     extra = 0
     fields = (
         ("position", "label"),
@@ -201,6 +214,13 @@ class ImportJobAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "source")
     inlines = [ImportRowErrorInline]
+
+    # To look into: jobs (their mapping, counts and outcome) are written by the import service, from its page.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ApiKey)
