@@ -1,11 +1,14 @@
 """The HTTP API at /api/v1/: one NinjaAPI, routers from the apps, one error format.
 
 Errors: 401 `{"detail"}` for a missing or bad key, 422 `{"detail", "errors": {field: [messages]}}`
-for bad input, 429 with Retry-After when a key exceeds API_RATE_LIMIT."""
+for bad input, 429 with Retry-After when a key exceeds API_RATE_LIMIT, 503 `{"detail"}` with Retry-After when
+a write finds the database locked (SQLite while an import stores its rows; nothing was written)."""
 
-from ninja import NinjaAPI
+from django.db import OperationalError
+from ninja import NinjaAPI, Swagger
 from ninja.errors import ValidationError
 
+from config.middleware import busy_json_response, database_busy
 from leads.api import router as leads_router
 from leads.services import LeadDataError
 from nurture.api import router as nurture_router
@@ -16,6 +19,9 @@ api = NinjaAPI(
     description="Send inbound leads to Passthrough. Authenticate with the `X-API-Key` header of your source.",
     urls_namespace="api",
     docs_url="/docs",
+    # Swagger UI from django-ninja's own static files ("ninja" is an installed app), never a CDN; no badge from
+    # validator.swagger.io either. Everything the page loads comes from this site, as the CSP requires.
+    docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
 )
 
@@ -37,6 +43,14 @@ def validation_errors(request, exc: ValidationError):
 @api.exception_handler(LeadDataError)
 def lead_data_errors(request, exc: LeadDataError):
     return api.create_response(request, {"detail": "Validation failed", "errors": exc.errors}, status=422)
+
+
+@api.exception_handler(OperationalError)
+def database_busy_errors(request, exc: OperationalError):
+    """503 + Retry-After when a write found the database locked (SQLite during an import); nothing was written."""
+    if not database_busy(exc):
+        raise exc
+    return busy_json_response()
 
 
 api.add_router("/leads", leads_router)

@@ -6,6 +6,7 @@
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PASSTHROUGH_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -30,15 +31,18 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "django_filters",
+    "ninja",  # its static files: the API docs' Swagger UI is served from here, not from a CDN
     "axes",
     "config.apps.CoreConfig",
     "leads",
     "partners",
     "nurture",
+    "finance",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.HtmxLoginRedirectMiddleware",
+    "config.middleware.DatabaseBusyMiddleware",  # a write that finds SQLite locked: 503 + Retry-After, not 500
     # Axes must come last: it turns lockouts into responses.
     "axes.middleware.AxesMiddleware",
 ]
@@ -64,9 +69,11 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.navigation",
+                "config.context_processors.site",
             ],
         },
     },
@@ -79,9 +86,19 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process and the Celery worker use the file at the same time.
+    # Shared use by the web process, the Celery worker and beat. WAL: readers never wait for the writer, and
+    # synchronous=NORMAL is safe with it (a power cut may lose the last commits, never corrupt the file).
+    # Transactions begin IMMEDIATE, so a write waits for the lock at its start (never halfway, when SQLite
+    # could only fail it) for at most `timeout` seconds; a request that still gets no lock answers 503
+    # (config.middleware.DatabaseBusyMiddleware, the API's handler). A CSV import takes the lock only to store
+    # rows it has already read and checked. Concurrent imports and heavy use want PostgreSQL.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)  # var/ on a fresh checkout
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 5,
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -159,13 +176,25 @@ def mailers_from_url(url: str) -> dict:
 # By default mail goes to files under var/mail, so the demo never sends anything.
 MAILERS = mailers_from_url(env.str("EMAIL_URL", default="filemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Passthrough <passthrough@localhost>")
-# Absolute links in emails (partner response links) start with this.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Absolute links in emails (partner response links) start with this; by default the development server's address
+# (`make run` passes its PORT to the server and the worker).
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
+# The company that runs Passthrough, as emails name it: templates get it as `company_name`
+# (pages through a context processor; emails from config.context_processors.site()).
+COMPANY_NAME = env.str("COMPANY_NAME", default="Passthrough demo company")
 
 # Referrals: how long a partner's response link works, and whether a declined or expired introduction
 # is offered to the next-best partner automatically (else the lead goes back to triage).
 REFERRAL_LINK_MAX_AGE_DAYS = env.int("REFERRAL_LINK_MAX_AGE_DAYS", default=90)
 REFERRAL_AUTO_REOFFER = env.bool("REFERRAL_AUTO_REOFFER", default=True)
+
+# Finance: the accounts the journal export names (see docs/finance.md), as accounting's chart of accounts spells them.
+FINANCE_ACCOUNTS = {
+    "receivable": env.str("FINANCE_ACCOUNT_RECEIVABLE", default="1200 Referral fees receivable"),
+    "revenue": env.str("FINANCE_ACCOUNT_REVENUE", default="4000 Referral fee income"),
+    "bank": env.str("FINANCE_ACCOUNT_BANK", default="1010 Bank"),
+    "write_off": env.str("FINANCE_ACCOUNT_WRITE_OFF", default="6950 Bad debts written off"),
+}
 
 # Celery: the kombu filesystem broker under var/ needs no service; Redis/RabbitMQ by URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -182,8 +211,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("data_folder_in", "processed_folder", "control_folder"):
         Path(CELERY_BROKER_TRANSPORT_OPTIONS[_folder]).mkdir(parents=True, exist_ok=True)
+else:
+    # Publishing (a web request queueing a task after commit) tries the broker once: kombu's default is to
+    # retry the connection for broker_connection_timeout seconds (6 s measured with Redis down). Workers and
+    # beat reconnect on their own terms (broker_connection_max_retries), unaffected by this option.
+    CELERY_BROKER_TRANSPORT_OPTIONS["max_retries"] = 0
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A broker that accepts the connection and never answers must not hold a request either. Consumers
+    # only read a socket that is readable, so the read timeout does not cut BRPOP's wait.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_TIMEOUT = 3  # a web request queueing a task must not hang on a dead broker
+CELERY_BROKER_CONNECTION_TIMEOUT = 2  # total seconds a connection may take (kombu's connect loop)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -191,10 +229,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+# Beat's own schedule state; its scheduler makes the folder and stamps beat's heartbeat for /healthz.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery" / "beat-schedule"))
+CELERY_BEAT_SCHEDULER = "config.health:BeatScheduler"
 # Periodic tasks live here (django-celery-beat does not yet support Django 6.1).
 CELERY_BEAT_SCHEDULE = {
-    "core-heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
     "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 60.0},
     "nurture-run-due": {"task": "nurture.run_due", "schedule": 60.0},
     "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
@@ -204,14 +243,43 @@ CELERY_BEAT_SCHEDULE = {
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/htmx.html"
 
+# Content-Security-Policy on every response (django.middleware.csp): scripts and styles only from this site, an
+# inline <script>/<style> only with the request's nonce (`{{ csp_nonce }}`, `{% csp_nonce_attr %}`); no inline
+# event handlers or style attributes, no eval, no plugins, no framing, forms post only here.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # runserver's request lines, as Django prints them
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
     "filters": {"redact_signed_links": {"()": "config.logging.RedactSignedLinks"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_signed_links"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_signed_links"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_signed_links"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's own handler for runserver's request lines has no filter: replace it so tokens are redacted there too.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
