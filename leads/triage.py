@@ -19,9 +19,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.text import render_plain_text
 from leads.models import TRIAGE_STATUSES, Lead, LeadStatus
 from leads.services import lead_event_record, lead_transition
 
@@ -132,7 +132,7 @@ def _introduction_note(lead: Lead, referral, *, now: datetime) -> None:
     """An introduction shares the lead's details; tell the lead who will contact them (their reply)."""
     from nurture.services import message_queue
 
-    body = render_to_string("leads/email/introduced.txt", {"lead": lead, "referral": referral})
+    body = render_plain_text("leads/email/introduced.txt", {"lead": lead, "referral": referral})
     message_queue(
         key=f"referral:{referral.pk}:introduced-note",
         kind="lead_introduced",
@@ -378,7 +378,7 @@ def sla_warn_owners(*, now: datetime | None = None) -> int:
                     to_email=owner.email,
                     to_name=owner.get_full_name(),
                     subject=f"{len(mine)} lead{'s' if len(mine) != 1 else ''} to answer within two hours",
-                    body=render_to_string(
+                    body=render_plain_text(
                         "leads/email/sla_warning.txt",
                         {"owner": owner, "leads": mine, "site": settings.SITE_URL.rstrip("/")},
                     ),

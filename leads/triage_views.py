@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_tables2 import RequestConfig
 
+from common.text import render_plain_text
 from config.roles import require_perm
 from leads import selectors, triage
 from leads.filters import TriageFilter
@@ -82,7 +83,7 @@ def _partner_options(lead: Lead) -> dict:
     options = [
         {
             "match": match,
-            "signpost": render_to_string(
+            "signpost": render_plain_text(
                 "partners/email/signpost.txt",
                 {"lead": lead, "partner": partners[match.partner.id], "referral": placeholder},
             ),
@@ -103,14 +104,15 @@ def _track_options(lead: Lead) -> list[dict]:
 
 
 def _reply_context(lead: Lead, *, reply_id: str | None = None, form: ReplyForm | None = None) -> dict:
-    from nurture.services import helpful_replies_for, helpful_reply_render
+    from nurture.services import helpful_replies_for, helpful_reply_preview
 
     replies = helpful_replies_for(lead)
     chosen = next((r for r in replies if str(r.pk) == reply_id), replies[0] if replies else None)
+    problem = ""
     if form is None:
-        subject, body = helpful_reply_render(reply=chosen, lead=lead) if chosen else ("", "")
+        subject, body, problem = helpful_reply_preview(reply=chosen, lead=lead) if chosen else ("", "", "")
         form = ReplyForm(initial={"reply": chosen.pk if chosen else None, "subject": subject, "body": body})
-    return {"lead": lead, "replies": replies, "chosen": chosen, "reply_form": form}
+    return {"lead": lead, "replies": replies, "chosen": chosen, "reply_form": form, "reply_problem": problem}
 
 
 def _next_lead(lead: Lead, user, now) -> Lead | None:

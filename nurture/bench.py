@@ -18,9 +18,9 @@ import time
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.template import Context, Template
 from django.utils import timezone
 
+from common.text import compile_plain_text, render_plain_text
 from leads.bench import bench_source
 from leads.models import Lead
 from leads.services import lead_event_record
@@ -105,15 +105,13 @@ def _baseline(now) -> float:
     for enrollment in rows:
         with transaction.atomic():
             step = steps[enrollment.next_position]
-            context = Context(
-                {"lead": enrollment.lead, "unsubscribe_url": services.unsubscribe_url(enrollment.lead_id)}
-            )
+            context = {"lead": enrollment.lead, "unsubscribe_url": services.unsubscribe_url(enrollment.lead_id)}
             services.message_queue(
                 key=f"baseline:{enrollment.pk}:{step.position}",
                 kind="nurture_email",
                 to_email=enrollment.lead.email,
-                subject=Template(step.subject).render(context),
-                body=Template(step.body).render(context),
+                subject=render_plain_text(compile_plain_text(step.subject), context),
+                body=render_plain_text(compile_plain_text(step.body), context),
                 lead=enrollment.lead,
                 not_before=now,
             )

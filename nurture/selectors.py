@@ -2,8 +2,8 @@
 tracks a lead may join with the reason each would be refused."""
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.template import Context, Template, TemplateSyntaxError
 
+from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import Lead
 from nurture.models import (
     LIVE_ENROLLMENT_STATUSES,
@@ -67,30 +67,35 @@ def delay_text(hours: int, *, first: bool = False) -> str:
     return " ".join(parts) + (" after enrolling" if first else " later")
 
 
-def _rendered(text: str, lead: Lead | None) -> str:
-    """A step's subject as the lead would read it (without a lead: as anyone would); the raw text if broken."""
+def _email_summary(step: Step, lead: Lead | None) -> tuple[str, str]:
+    """An email step's subject as the lead would read it (without a lead: as anyone would), as plain text, and
+    the problem ("" when none): when its subject or body cannot be rendered, the raw subject and why."""
+    context = {"lead": lead}
     try:
-        return " ".join(Template(text).render(Context({"lead": lead}, autoescape=False)).split())
-    except TemplateSyntaxError:
-        return text
+        subject = render_plain_text(compile_plain_text(step.subject), context)
+        render_plain_text(compile_plain_text(step.body), context)
+    except PlainTextError as exc:
+        return step.subject, f"This email cannot be sent as it is. {exc} Fix the step in the admin."
+    return " ".join(subject.split()), ""
 
 
 def step_rows(track: Track, *, lead: Lead | None = None) -> list[dict]:
-    """The steps of a (prefetched) track for display: kind, wait and what it does (subject or task title)."""
+    """The steps of a (prefetched) track for display: kind, wait, what it does (subject or task title) and, for
+    an email whose template cannot be rendered, the `problem`."""
     rows = []
     for index, step in enumerate(track.steps.all()):
+        summary, problem = "", ""
         if step.kind == StepKind.EMAIL:
-            summary = _rendered(step.subject, lead)
+            summary, problem = _email_summary(step, lead)
         elif step.kind == StepKind.TASK:
             summary = (step.body.strip().splitlines() or [""])[0]
-        else:
-            summary = ""
         rows.append(
             {
                 "step": step,
                 "kind": step.get_kind_display(),
                 "delay": delay_text(step.delay_hours, first=index == 0),
                 "summary": summary,
+                "problem": problem,
             }
         )
     return rows

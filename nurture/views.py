@@ -213,10 +213,11 @@ def _reply_page(request: HttpRequest, lead: Lead, *, reply_id=None, form=None, s
     the form as posted (`form`) with its errors."""
     replies = services.helpful_replies_for(lead)
     chosen = next((r for r in replies if str(r.pk) == str(reply_id)), replies[0] if replies else None)
+    problem = ""
     if form is None:
-        subject, body = services.helpful_reply_render(reply=chosen, lead=lead) if chosen else ("", "")
+        subject, body, problem = services.helpful_reply_preview(reply=chosen, lead=lead) if chosen else ("", "", "")
         form = ReplyForm(initial={"reply": chosen.pk if chosen else None, "subject": subject, "body": body})
-    context = {"lead": lead, "replies": replies, "chosen": chosen, "form": form}
+    context = {"lead": lead, "replies": replies, "chosen": chosen, "form": form, "reply_problem": problem}
     template = REPLY + ("#preview" if _target(request) == PREVIEW else "")
     return render(request, template, context, status=status)
 

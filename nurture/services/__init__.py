@@ -1,14 +1,14 @@
 """Writes for nurture and the outbox (the only code that changes their state).
 
 - `outbox`: emails as rows first, delivered once by a Celery task, swept when the broker was down.
-- `enrollments`: tracks, the due-step sweep, unsubscribing, re-qualification hand-back.
+- `enrollments`: tracks, unsubscribing, re-qualification hand-back.
+- `steps`: the due-step sweep that runs the tracks' steps.
 - `replies`: helpful replies per reason.
 """
 
 from nurture.services.enrollments import (
     ENROLLABLE,
     LEAD_FACING_KINDS,
-    UNSUBSCRIBE_FOOTER,
     NurtureError,
     enrollment_create,
     enrollment_pause,
@@ -17,7 +17,7 @@ from nurture.services.enrollments import (
     enrollments_handback,
     lead_id_from_unsubscribe_token,
     lead_unsubscribe,
-    nurture_run_due,
+    step_email_problem,
     track_refusal,
     unsubscribe_token,
     unsubscribe_url,
@@ -32,7 +32,13 @@ from nurture.services.outbox import (
     outbox_due_ids,
     outbox_sweep,
 )
-from nurture.services.replies import helpful_replies_for, helpful_reply_render, helpful_reply_send
+from nurture.services.replies import (
+    helpful_replies_for,
+    helpful_reply_preview,
+    helpful_reply_render,
+    helpful_reply_send,
+)
+from nurture.services.steps import UNSUBSCRIBE_FOOTER, nurture_run_due
 
 __all__ = [
     "ENROLLABLE",
@@ -48,6 +54,7 @@ __all__ = [
     "enrollment_stop",
     "enrollments_handback",
     "helpful_replies_for",
+    "helpful_reply_preview",
     "helpful_reply_render",
     "helpful_reply_send",
     "lead_id_from_unsubscribe_token",
@@ -58,6 +65,7 @@ __all__ = [
     "outbox_deferred",
     "outbox_due_ids",
     "outbox_sweep",
+    "step_email_problem",
     "track_refusal",
     "unsubscribe_token",
     "unsubscribe_url",

@@ -4,9 +4,9 @@ import hashlib
 from datetime import datetime
 
 from django.db import transaction
-from django.template import Context, Template
 from django.utils import timezone
 
+from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import LeadStatus
 from nurture.models import HelpfulReply, OutboundMessage
 from nurture.services.enrollments import NurtureError, _lock_lead
@@ -14,9 +14,26 @@ from nurture.services.outbox import message_queue
 
 
 def helpful_reply_render(*, reply: HelpfulReply, lead) -> tuple[str, str]:
-    """The reply's subject and body for this lead, ready to edit before sending."""
-    context = Context({"lead": lead}, autoescape=False)  # plain-text email, not HTML
-    return " ".join(Template(reply.subject).render(context).split()), Template(reply.body).render(context).strip()
+    """The reply's subject and body for this lead as plain text, ready to edit before sending. A template that
+    cannot be rendered (saved with an error) raises NurtureError saying which one and what is wrong."""
+    context = {"lead": lead}
+    try:
+        subject = render_plain_text(compile_plain_text(reply.subject), context)
+        body = render_plain_text(compile_plain_text(reply.body), context)
+    except PlainTextError as exc:
+        raise NurtureError(
+            f"The reply template “{reply.title}” cannot be used. {exc} Fix it in the admin, or write the reply here."
+        ) from exc
+    return " ".join(subject.split()), body.strip()
+
+
+def helpful_reply_preview(*, reply: HelpfulReply, lead) -> tuple[str, str, str]:
+    """What a page shows to edit: (subject, body, problem). When the template cannot be rendered, the subject
+    and body are empty, to write by hand, and `problem` says why; otherwise `problem` is empty."""
+    try:
+        return (*helpful_reply_render(reply=reply, lead=lead), "")
+    except NurtureError as exc:
+        return "", "", str(exc)
 
 
 def helpful_replies_for(lead) -> list[HelpfulReply]:

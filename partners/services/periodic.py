@@ -3,9 +3,9 @@
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.text import render_plain_text
 from nurture.services import message_queue
 from partners import links
 from partners.models import (
@@ -47,7 +47,7 @@ def referrals_remind_due(*, now: datetime | None = None, limit: int = 500) -> in
                 continue  # another sweep got it
             link = links.referral_url(referral)
             for contact in referral.partner.contacts.filter(receives_introductions=True):
-                body = render_to_string(
+                body = render_plain_text(
                     "partners/email/reminder.txt",
                     {"referral": referral, "partner": referral.partner, "contact": contact, "link": link},
                 )

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.text import render_plain_text
 from leads.models import Lead, LeadStatus
 from leads.services import lead_event_record, lead_transition
 from nurture.services import message_queue
@@ -122,7 +122,7 @@ def _queue_introduction(referral: Referral) -> None:
     partner, lead = referral.partner, referral.lead
     link = links.referral_url(referral)
     for contact in partner.contacts.filter(receives_introductions=True):
-        body = render_to_string(
+        body = render_plain_text(
             "partners/email/introduction.txt",
             {"referral": referral, "lead": lead, "partner": partner, "contact": contact, "link": link},
         )
@@ -140,7 +140,7 @@ def _queue_introduction(referral: Referral) -> None:
 
 def _queue_signpost(referral: Referral) -> None:
     lead, partner = referral.lead, referral.partner
-    body = render_to_string("partners/email/signpost.txt", {"referral": referral, "lead": lead, "partner": partner})
+    body = render_plain_text("partners/email/signpost.txt", {"referral": referral, "lead": lead, "partner": partner})
     message_queue(
         key=f"referral:{referral.pk}:signpost",
         kind="lead_signpost",
