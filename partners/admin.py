@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from partners.admin_forms import PartnerAdminForm, PartnerCriterionAdminForm
 from partners.models import FeeAccrual, FeeAgreement, FeeTier, Partner, PartnerContact, PartnerCriterion, Referral
 
 
@@ -9,13 +10,17 @@ class PartnerContactInline(admin.TabularInline):
 
 
 class PartnerCriterionInline(admin.TabularInline):
+    """Fields from the engine's list; the engine checks each value's shape before anything is saved."""
+
     model = PartnerCriterion
+    form = PartnerCriterionAdminForm
     extra = 1
     fields = ("position", "label", "field", "operator", "value", "value_type")
 
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerAdminForm
     list_display = ("name", "kind", "status", "grade", "region_display", "monthly_capacity")
     list_filter = ("status", "kind", "grade")
     search_fields = ("name", "slug")
