@@ -6,7 +6,9 @@ Money is Decimal beside a currency code; the ledger (FeeAccrual) is append-only.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from common.money import DECIMAL_SEPARATOR_CHOICES
 from leads.models import Operator, ValueType
 
 
@@ -62,6 +64,12 @@ class Partner(models.Model):
     acceptance_window_hours = models.PositiveIntegerField(
         default=72, help_text="How long they have to accept an introduction before it is re-offered."
     )
+    decimal_separator = models.CharField(
+        max_length=1,
+        choices=DECIMAL_SEPARATOR_CHOICES,
+        default=".",
+        help_text="How they write amounts: read so in their deal values, our fee forms and their statements.",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,6 +83,9 @@ class Partner(models.Model):
                 name="partner_radius_complete",
             ),
             models.CheckConstraint(condition=Q(acceptance_window_hours__gte=1), name="partner_window_positive"),
+            models.CheckConstraint(
+                condition=Q(decimal_separator__in=[".", ","]), name="partner_decimal_separator_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -293,10 +304,21 @@ class AccrualKind(models.TextChoices):
     CONVERSION = "conversion", "Conversion (flat)"
     CONVERSION_PERCENT = "conversion_percent", "Conversion (share of deal)"
     REVERSAL = "reversal", "Reversal"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    WRITE_OFF = "write_off", "Write-off"
+
+
+# A billable row is an item the partner owes; a correction points at the item it corrects (never at another
+# correction). An item's amount due is its own amount plus its corrections' (see finance for what was paid).
+BILLABLE_KINDS = (AccrualKind.SENT, AccrualKind.ACCEPTED, AccrualKind.CONVERSION, AccrualKind.CONVERSION_PERCENT)
+CORRECTION_KINDS = (AccrualKind.REVERSAL, AccrualKind.ADJUSTMENT, AccrualKind.WRITE_OFF)
 
 
 class FeeAccrual(models.Model):
-    """The fee ledger: one row per billable event, never changed; a correction is a new (negative) row."""
+    """The fee ledger: one row per billable event, never changed or deleted. A correction is a new row that points
+    at the row it corrects: a reversal (negative, at most one per row), an adjustment (either sign) or a write-off
+    (negative). `posted_on` is the accounting date: the event's own day, or the first open day when that day is in
+    a closed period (`LedgerLock`)."""
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="accruals")
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="accruals")
@@ -304,8 +326,18 @@ class FeeAccrual(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     basis = models.CharField(max_length=300, help_text="How the amount was worked out.")
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
-    occurred_at = models.DateTimeField(help_text="When the billable event happened.")
+    corrects = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        help_text="The billable row this reversal, adjustment or write-off corrects.",
+    )
+    occurred_at = models.DateTimeField(help_text="When the billable event or the correction happened.")
+    posted_on = models.DateField(
+        help_text="Accounting date: the day it occurred, or the first open day when that day was already closed."
+    )
     due_on = models.DateField(help_text="When the partner should pay, by the agreement's payment terms.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -316,15 +348,59 @@ class FeeAccrual(models.Model):
         ordering = ["occurred_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["referral", "kind"], condition=~Q(kind="reversal"), name="feeaccrual_one_per_event"
+                fields=["referral", "kind"], condition=Q(kind__in=BILLABLE_KINDS), name="feeaccrual_one_per_event"
+            ),
+            models.UniqueConstraint(
+                fields=["corrects"], condition=Q(kind=AccrualKind.REVERSAL), name="feeaccrual_one_reversal_per_row"
             ),
             models.CheckConstraint(
-                condition=(Q(kind="reversal") & Q(amount__lt=0) & Q(reverses__isnull=False))
-                | (~Q(kind="reversal") & Q(amount__gt=0) & Q(reverses__isnull=True)),
+                condition=(Q(kind__in=BILLABLE_KINDS) & Q(amount__gt=0) & Q(corrects__isnull=True))
+                | (
+                    Q(kind__in=[AccrualKind.REVERSAL, AccrualKind.WRITE_OFF])
+                    & Q(amount__lt=0)
+                    & Q(corrects__isnull=False)
+                )
+                | (Q(kind=AccrualKind.ADJUSTMENT) & ~Q(amount=0) & Q(corrects__isnull=False)),
                 name="feeaccrual_sign_matches_kind",
+                violation_error_message=(
+                    "A billable fee is positive and corrects nothing; a reversal or write-off is negative and an "
+                    "adjustment is not zero, and each points at the row it corrects."
+                ),
             ),
         ]
-        indexes = [models.Index(fields=["partner", "occurred_at"], name="feeaccrual_partner_at")]
+        indexes = [
+            models.Index(fields=["partner", "occurred_at"], name="feeaccrual_partner_at"),
+            models.Index(fields=["posted_on", "id"], name="feeaccrual_posted_on"),
+            models.Index(fields=["partner", "currency", "posted_on"], name="feeaccrual_partner_posted"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+    @property
+    def is_billable(self) -> bool:
+        return self.kind in BILLABLE_KINDS
+
+    @property
+    def posted_late(self) -> bool:
+        """Posted after the day it occurred, because that day was in a closed period."""
+        return self.posted_on > timezone.localdate(self.occurred_at)
+
+
+class LedgerLock(models.Model):
+    """How far the books are closed: every day up to and including `locked_through`. One row (id 1), moved
+    forward only, by finance's `period_lock`. It lives here, beside the ledger, because partners' own postings
+    (a late conversion through the partner's link, a reversal) must honour it: an entry dated on or before it is
+    posted on the first open day instead (`partners.services.ledger.posting_day`)."""
+
+    locked_through = models.DateField(null=True, blank=True, help_text="Last closed day; blank = nothing closed.")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="ledgerlock_single_row")]
+
+    def __str__(self) -> str:
+        return f"closed through {self.locked_through:%Y-%m-%d}" if self.locked_through else "nothing closed"

@@ -18,10 +18,11 @@ def ensure_roles() -> None:
     if Group.objects.exists():
         return
     state = MigrationExecutor(connection).loader.project_state()
-    for name in sorted(m.name for m in pkgutil.iter_modules(importlib.import_module("config.migrations").__path__)):
-        if "roles" in name:
-            for operation in importlib.import_module(f"config.migrations.{name}").Migration.operations:
-                operation.code(state.apps, None)
+    for package in ("config.migrations", "finance.migrations"):  # apps whose migrations grant roles
+        for name in sorted(m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__)):
+            if "roles" in name:
+                for operation in importlib.import_module(f"{package}.{name}").Migration.operations:
+                    operation.code(state.apps, None)
 
 
 def make_user(role: str):

@@ -4,12 +4,14 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from partners.models import (
     FeeAgreement,
     FeeTier,
     Partner,
 )
+from partners.services import hooks
 
 
 class FeeAgreementError(Exception):
@@ -48,13 +50,59 @@ def fee_agreement_save(*, agreement: FeeAgreement, tiers: list[dict] | None = No
     if errors:
         raise FeeAgreementError(errors)
     agreement.currency = agreement.currency.upper()
-    if agreement.pk is None:
+    created = agreement.pk is None
+    before = {} if created else _audited(FeeAgreement.objects.prefetch_related("tiers").get(pk=agreement.pk))
+    if created:
         agreement.created_by = user if user is not None and user.is_authenticated else None
     agreement.save()
     if tiers is not None:
         agreement.tiers.all().delete()
         FeeTier.objects.bulk_create(FeeTier(agreement=agreement, **tier) for tier in tiers)
+    after = _audited(FeeAgreement.objects.prefetch_related("tiers").get(pk=agreement.pk))
+    changes = {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+    if created or changes:
+        ended = not created and "valid_to" in changes and after["valid_to"] is not None
+        action = "created" if created else "ended" if ended else "changed"
+        hooks.notify(
+            hooks.AGREEMENT_SAVED, agreement=agreement, action=action, changes=changes, actor=user, now=timezone.now()
+        )
     return agreement
+
+
+AUDITED_FIELDS = (
+    "currency",
+    "per_referral",
+    "per_accepted",
+    "per_conversion",
+    "percent_of_deal",
+    "percent_cap",
+    "payment_terms_days",
+    "valid_from",
+    "valid_to",
+    "notes",
+)
+
+
+def _audited(agreement: FeeAgreement) -> dict:
+    """The agreement's terms as plain text values (for the audit trail's old -> new), tiers included."""
+    values = {name: _text(getattr(agreement, name)) for name in AUDITED_FIELDS}
+    values["tiers"] = "; ".join(
+        f"from {tier.min_monthly_referrals}: "
+        + ", ".join(f"{name} {_text(getattr(tier, name))}" for name in TIER_FIELDS if getattr(tier, name) is not None)
+        for tier in sorted(agreement.tiers.all(), key=lambda t: t.min_monthly_referrals)
+    )
+    return values
+
+
+TIER_FIELDS = ("per_referral", "per_accepted", "per_conversion", "percent_of_deal")
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def fee_agreement_in_force(*, partner: Partner, day: date) -> FeeAgreement | None:

@@ -1,6 +1,6 @@
 """A referral after it is sent: the partner's answer, the outcome, reversal, and re-offering the lead."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from partners.models import (
     ReferralMode,
     ReferralStatus,
 )
+from partners.services.ledger import corrections_notify, item_net, ledger_correct, ledger_post, lock_item
 from partners.services.sending import ReferralError, _accrue, _lock_lead, referral_send
 
 
@@ -261,23 +262,15 @@ def referral_conversion_reverse(
     referral.status, referral.lost_at, referral.lost_reason = ReferralStatus.LOST, now, f"Reversed: {reason}"[:300]
     referral.save(update_fields=["status", "lost_at", "lost_reason", "updated_at"])
     reversed_rows = []
-    for accrual in referral.accruals.filter(
-        kind__in=[AccrualKind.CONVERSION, AccrualKind.CONVERSION_PERCENT], reversed_by__isnull=True
-    ):
-        reversed_rows.append(
-            FeeAccrual.objects.create(
-                referral=referral,
-                partner_id=referral.partner_id,
-                kind=AccrualKind.REVERSAL,
-                amount=-accrual.amount,
-                currency=accrual.currency,
-                basis=f"Reverses “{accrual.get_kind_display()}”: {reason}"[:300],
-                reverses=accrual,
-                occurred_at=now,
-                due_on=timezone.localdate(now),
-                created_by=actor if actor is not None and actor.is_authenticated else None,
+    for accrual in referral.accruals.filter(kind__in=[AccrualKind.CONVERSION, AccrualKind.CONVERSION_PERCENT]):
+        item = lock_item(accrual)
+        net = item_net(item)  # what the fee stands at after any adjustment or write-off
+        if net > 0:
+            basis = f"Reverses “{item.get_kind_display()}”: {reason}"
+            reversed_rows.append(
+                ledger_correct(item=item, kind=AccrualKind.REVERSAL, amount=-net, basis=basis, actor=actor, now=now)
             )
-        )
+    corrections_notify(reversed_rows, actor=actor, now=now)
     _record(
         referral,
         "conversion_reversed",
@@ -288,3 +281,102 @@ def referral_conversion_reverse(
         amount=str(sum((r.amount for r in reversed_rows), Decimal("0.00"))),
     )
     return reversed_rows
+
+
+@transaction.atomic
+def referral_deal_value_correct(
+    *,
+    referral: Referral,
+    deal_value: Decimal | str,
+    reason: str,
+    actor=None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> list[FeeAccrual]:
+    """A converted referral's deal value was wrong. The referral keeps its conversion with the right value; the
+    share of the deal is corrected by adjustments — the share on the old value reversed, the share on the new
+    value accrued — and nothing earlier is changed. Returns the new ledger rows (none without a share of the deal)."""
+    now = now or timezone.now()
+    value = parse_deal_value(deal_value)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReferralError("Say why the deal value is corrected.")
+    referral, _ = _lock_referral(referral)
+    if referral.status != ReferralStatus.CONVERTED:
+        raise ReferralError("Only a converted referral has a deal value to correct.")
+    old = referral.deal_value
+    if value == old:
+        raise ReferralError(f"The deal value is {fees.format_money(value, referral.deal_currency)} already.")
+    rows = _reaccrue_share(referral, old, value, reason=reason, actor=actor, now=now)
+    referral.deal_value = value
+    referral.save(update_fields=["deal_value", "updated_at"])
+    _record(
+        referral,
+        "deal_value_corrected",
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+        old=str(old),
+        new=str(value),
+        currency=referral.deal_currency,
+        reason=reason,
+        amount=str(sum((row.amount for row in rows), fees.ZERO)),
+    )
+    corrections_notify([row for row in rows if row.corrects_id], actor=actor, now=now)
+    return rows
+
+
+def _reaccrue_share(
+    referral: Referral, old: Decimal | None, value: Decimal, *, reason: str, actor, now: datetime
+) -> list[FeeAccrual]:
+    if not referral.fee_terms:
+        return []
+    terms = fees.Terms.from_snapshot(referral.fee_terms)
+    share = next(
+        (row for row in fees.accruals_for(terms, "converted", deal_value=value) if row.kind == "conversion_percent"),
+        None,
+    )
+    new = share.amount if share else fees.ZERO
+    item = referral.accruals.filter(kind=AccrualKind.CONVERSION_PERCENT).first()
+    if item is None:  # the old value earned no share (under half a cent): the new one is the first
+        if share is None:
+            return []
+        row = FeeAccrual(
+            referral=referral,
+            partner_id=referral.partner_id,
+            kind=AccrualKind.CONVERSION_PERCENT,
+            amount=new,
+            currency=terms.currency,
+            basis=f"{share.basis} (deal value corrected: {reason})",
+            occurred_at=now,
+            due_on=timezone.localdate(now) + timedelta(days=terms.payment_terms_days),
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        return ledger_post([row], day=timezone.localdate(now))
+    item = lock_item(item)
+    accrued = item.amount + sum(  # what was accrued for the share, before any write-off
+        (row.amount for row in item.corrections.filter(kind=AccrualKind.ADJUSTMENT)), fees.ZERO
+    )
+    written_off = item_net(item) - accrued
+    if new + written_off < 0:
+        raise ReferralError(
+            f"{fees.format_money(-written_off, terms.currency)} of the share of the deal was written off, more than "
+            f"the share on the new value ({fees.format_money(new, terms.currency)}); correct the write-off first."
+        )
+    if new == accrued:
+        return []
+    was = fees.format_money(old, terms.currency) if old is not None else "none"
+    rows = []
+    if accrued:
+        basis = f"Deal value corrected from {was}: the share on the old value reversed ({reason})"
+        rows.append(
+            ledger_correct(
+                item=item, kind=AccrualKind.ADJUSTMENT, amount=-accrued, basis=basis, actor=actor, now=now, floor=False
+            )
+        )
+    if new:
+        basis = f"Deal value corrected from {was}: {share.basis} accrued again ({reason})"
+        rows.append(
+            ledger_correct(item=item, kind=AccrualKind.ADJUSTMENT, amount=new, basis=basis, actor=actor, now=now)
+        )
+    return rows

@@ -21,6 +21,7 @@ from partners.models import (
     ReferralStatus,
 )
 from partners.services.agreements import fee_agreement_in_force
+from partners.services.ledger import ledger_post
 
 
 class ReferralError(Exception):
@@ -115,7 +116,7 @@ def _accrue(referral: Referral, event: str, *, at: datetime, user=None, deal_val
         )
         for accrual in fees.accruals_for(terms, event, deal_value=deal_value)
     ]
-    return FeeAccrual.objects.bulk_create(rows)
+    return ledger_post(rows, day=timezone.localdate(at))
 
 
 def _queue_introduction(referral: Referral) -> None:

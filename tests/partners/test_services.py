@@ -621,9 +621,9 @@ def test_referral_conversion_reverse_adds_negative_rows_linked_to_the_originals(
 
     referral.refresh_from_db()
     assert (referral.status, referral.lost_at, referral.lost_reason) == ("lost", now, "Reversed: Refunded")
-    assert [(r.kind, r.amount, r.reverses_id, r.currency, r.due_on) for r in rows] == [
-        ("reversal", D("-100.00"), flat.pk, "EUR", timezone.localdate(now)),
-        ("reversal", D("-500.00"), share.pk, "EUR", timezone.localdate(now)),
+    assert [(r.kind, r.amount, r.corrects_id, r.currency, r.due_on) for r in rows] == [
+        ("reversal", D("-100.00"), flat.pk, "EUR", flat.due_on),
+        ("reversal", D("-500.00"), share.pk, "EUR", share.due_on),
     ]
     assert rows[0].basis == "Reverses “Conversion (flat)”: Refunded"
     assert ledger(referral) == [

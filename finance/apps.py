@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class FinanceConfig(AppConfig):
+    name = "finance"
+    verbose_name = "Finance"
+
+    def ready(self) -> None:
+        # Partners (a lower app) calls these inside its own transactions: the audit trail of fee agreements and
+        # of ledger corrections, and money paid beyond a lowered fee given back to the partner's credit.
+        from finance.services import listeners  # the app registry must be ready first
+        from partners.services import hooks
+
+        hooks.register(hooks.AGREEMENT_SAVED, listeners.agreement_saved)
+        hooks.register(hooks.LEDGER_CORRECTED, listeners.ledger_corrected)
