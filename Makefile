@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# `make run` passes PORT to every process it starts: SITE_URL (links in emails) defaults to http://127.0.0.1:$PORT.
 PORT ?= 8000
 # The first interpreter >= 3.12 that actually runs (pyenv shims exist for inactive versions too).
 PYTHON_CANDIDATES := python3.13 python3.12 python3.14 \
@@ -33,14 +34,14 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	PORT=$(PORT) $(PY) manage.py seed_demo
 	@echo "Starting the Celery worker (with beat) and the web server on http://127.0.0.1:$(PORT)/ - Ctrl-C stops both."
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(VENV)/bin/celery -A config worker --beat --loglevel=INFO --concurrency=1 & worker=$$!; \
-	  $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	  PORT=$(PORT) $(VENV)/bin/celery -A config worker --beat --loglevel=INFO --concurrency=1 & worker=$$!; \
+	  PORT=$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 worker: install
-	$(VENV)/bin/celery -A config worker --beat --loglevel=INFO
+	PORT=$(PORT) $(VENV)/bin/celery -A config worker --beat --loglevel=INFO
 
 # Browser for the Playwright tests: system Chromium if present, else install one.
 browser:

@@ -1,5 +1,6 @@
 """Navigation: one list, each entry shown only to users holding its permission."""
 
+from django.conf import settings
 from django.urls import reverse
 
 from config.roles import user_role_names
@@ -37,3 +38,9 @@ def navigation(request) -> dict:
     for item in items:
         item["active"] = item["url"] == active
     return {"nav_items": items, "user_roles": user_role_names(user)}
+
+
+def site(request=None) -> dict:
+    """Who runs this site and where it lives, for any template: pages get it as a context processor; an email body
+    (rendered without a request) merges the same: `render_to_string(name, {**site(), ...})`."""
+    return {"company_name": settings.COMPANY_NAME, "site_url": settings.SITE_URL.rstrip("/")}

@@ -23,11 +23,23 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker must answer for a 200; the worker heartbeat is reported, not required.
-
-    Public on purpose (load balancers call it); it reveals only up/down and timings."""
-    report = {"database": health.check_database(connection), "broker": health.check_broker()}
-    report["worker"] = health.worker_heartbeat()
-    ok = report["database"]["ok"] and report["broker"]["ok"]
-    report["status"] = "ok" if ok else "error"
-    return JsonResponse(report, status=200 if ok else 503)
+    """200 when the database and the broker answer, at least one Celery worker is fresh and beat is running;
+    503 otherwise, with `status` "error" (database or broker down) or "degraded" (no fresh worker, or no beat) and
+    the reasons in `problems`. `?scope=web` checks only what this web process needs (database and broker), for a
+    load balancer's probe. Public on purpose: it shows up/down, ages and worker node names, nothing else."""
+    report = {"status": "ok", "problems": []}
+    report["database"] = health.check_database(connection)
+    report["broker"] = health.check_broker()
+    for part in ("database", "broker"):
+        if not report[part]["ok"]:
+            report["problems"].append(f"{part} down")
+    if request.GET.get("scope") != "web":
+        report.update(health.check_celery())
+        if not any(worker["ok"] for worker in report["workers"]):
+            report["problems"].append("no fresh worker")
+        if not report["beat"]["ok"]:
+            report["problems"].append("beat not running")
+    if report["problems"]:
+        down = not (report["database"]["ok"] and report["broker"]["ok"])
+        report["status"] = "error" if down else "degraded"
+    return JsonResponse(report, status=503 if report["problems"] else 200)

@@ -8,6 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from config.health import BEAT_NAME, heartbeat_record
+from config.models import HeartbeatKind
 from tests.conftest import ROLES, make_user
 from tests.factories import (
     ConsentingLeadFactory,
@@ -102,6 +104,9 @@ def url_for(name: str) -> str:
         from partners.links import referral_token
 
         kwargs = {"token": referral_token(_referral())}
+    elif name == "healthz":  # 200 needs a fresh worker and beat (config/health.py)
+        heartbeat_record(name="worker1@matrix", kind=HeartbeatKind.WORKER)
+        heartbeat_record(name=BEAT_NAME, kind=HeartbeatKind.BEAT)
     elif name in ("leads:detail", "leads:edit"):
         kwargs = {"pk": LeadFactory().pk}
     elif name in ("leads:icp_version", "leads:icp_publish"):

@@ -1,7 +1,7 @@
 """Production: only tightens what base.py reads from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env, mailers_from_url
+from .base import DATABASES, env, mailers_from_url
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: refuse to start without one
@@ -19,4 +19,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+# Django reads these per database: keep connections for a minute (a request no longer opens one), and check a
+# reused connection before a request uses it (a restarted PostgreSQL costs nothing but a reconnect).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
