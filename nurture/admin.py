@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from nurture.admin_forms import HelpfulReplyAdminForm, StepAdminForm
 from nurture.models import Enrollment, HelpfulReply, OutboundMessage, Step, Track
 
 
@@ -20,6 +21,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
 class StepInline(admin.TabularInline):
     model = Step
+    form = StepAdminForm
     extra = 1
     fields = ("position", "kind", "delay_hours", "subject", "body")
 
@@ -42,6 +44,7 @@ class TrackAdmin(admin.ModelAdmin):
 
 @admin.register(HelpfulReply)
 class HelpfulReplyAdmin(admin.ModelAdmin):
+    form = HelpfulReplyAdminForm
     list_display = ("title", "reason", "active", "position")
     list_filter = ("active", "reason")
     list_select_related = ("reason",)
