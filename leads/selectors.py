@@ -1,6 +1,8 @@
 """Reads for leads: querysets with their joins done, so list pages never query per row."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -18,8 +20,27 @@ def lead_get(*, pk: int) -> Lead:
     return lead_list().get(pk=pk)
 
 
-def lead_timeline(*, lead: Lead) -> QuerySet[LeadEvent]:
-    return lead.events.select_related("actor").order_by("-at", "-id")
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a lead's timeline: an event, or an email (`message`, an outbox row) as it is now."""
+
+    at: datetime
+    event: LeadEvent | None = None
+    message: Any = None
+
+
+def lead_timeline(*, lead: Lead, limit: int | None = None) -> list[TimelineEntry]:
+    """The lead's timeline, latest first (two queries): its events, and each email to or about the lead once,
+    showing where it is now (queued, sent, failed and why, outcome unknown). An email's `message_queued`
+    event is that email's line, so it is not listed again."""
+    events = lead.events.exclude(verb="message_queued").select_related("actor").order_by("-at", "-id")
+    emails = lead.messages.order_by("-created_at", "-id")  # the outbox's rows, through their relation
+    if limit is not None:
+        events, emails = events[:limit], emails[:limit]
+    entries = [TimelineEntry(at=event.at, event=event) for event in events]
+    entries += [TimelineEntry(at=message.created_at, message=message) for message in emails]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit] if limit is not None else entries
 
 
 def lead_status_summary(*, now: datetime) -> dict:

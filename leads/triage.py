@@ -106,7 +106,7 @@ def lead_release(*, lead: Lead, user) -> None:
 
 
 def _who_handled(lead: Lead) -> str:
-    event = lead.events.exclude(verb__in=["message_queued"]).select_related("actor").order_by("-at", "-id").first()
+    event = lead.events.exclude(verb__startswith="message_").select_related("actor").order_by("-at", "-id").first()
     who = event.actor_display if event else "someone"
     return f"{who} already handled this lead: it is now {LeadStatus(lead.status).label.lower()}."
 

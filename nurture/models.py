@@ -1,5 +1,7 @@
 """Nurture and the outbox. The outbox: every email is a row first; a Celery task delivers it."""
 
+from email.utils import make_msgid, parseaddr
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,14 +12,24 @@ class MessageStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed (gave up)"
+    UNKNOWN = "unknown", "Outcome unknown (held)"
     CANCELLED = "cancelled", "Cancelled"
+
+
+def new_message_id() -> str:
+    """A `Message-ID` header value, `<…@domain>` with the domain of DEFAULT_FROM_EMAIL (no DNS look-up)."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].strip() or "passthrough.invalid"
+    return make_msgid(domain=domain)
 
 
 class OutboundMessage(models.Model):
     """One email to a partner or a lead. `idempotency_key` makes queueing the same message twice a no-op;
-    the send task claims the row with a conditional update, so running it twice sends once."""
+    the send task claims the row with a conditional update, so running it twice sends once. `message_id`
+    is made when the row is and sent as the `Message-ID` header on every attempt, so a repeat is recognisable
+    as the same email. `unknown`: a sender stopped mid-send (see nurture.services.outbox), held for a person."""
 
     idempotency_key = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField("Message-ID", max_length=255, unique=True, default=new_message_id, editable=False)
     kind = models.CharField(max_length=50, help_text="partner_introduction, lead_signpost, partner_reminder…")
     to_email = models.EmailField()
     to_name = models.CharField(max_length=200, blank=True)
@@ -41,6 +53,15 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to_email} ({self.get_status_display()})"
+
+    @property
+    def can_resend(self) -> bool:
+        """Held (outcome unknown) or given up: a person may send it again."""
+        return self.status in (MessageStatus.UNKNOWN, MessageStatus.FAILED)
+
+    @property
+    def can_mark_sent(self) -> bool:
+        return self.status == MessageStatus.UNKNOWN
 
 
 class Track(models.Model):

@@ -65,6 +65,7 @@ POST_ONLY = {
     "partners:referral_outcome": {SALES, ADMIN},
     "nurture:enrollment_action": {SALES, ADMIN},
     "nurture:task_done": {SALES, ADMIN},
+    "nurture:message_action": {SALES, ADMIN},
     "triage:bulk": {SALES, ADMIN},
     "triage:refer": {SALES, ADMIN},
     "triage:enroll": {SALES, ADMIN},
@@ -126,11 +127,22 @@ def url_for(name: str) -> str:
     elif name == "nurture:task_done":
         enrollment = _enrollment()
         kwargs = {"pk": enrollment.tasks.create(lead=enrollment.lead, title="Call", due_at=timezone.now()).pk}
+    elif name == "nurture:message_action":
+        kwargs = {"pk": _held_message().pk, "action": "resend"}
     elif name in ("nurture:lead_enroll", "nurture:lead_reply"):
         kwargs = {"lead_pk": LeadFactory().pk}
     elif name.startswith("triage:") and name not in ("triage:queue", "triage:counts", "triage:bulk"):
         kwargs = {"pk": ConsentingLeadFactory().pk}
     return reverse(name, kwargs=kwargs)
+
+
+def _held_message():
+    from nurture.models import OutboundMessage
+    from nurture.services import message_queue
+
+    message = message_queue(key="matrix", kind="test", to_email="held@example.com", subject="Hi", body="Hi")
+    OutboundMessage.objects.filter(pk=message.pk).update(status="unknown")
+    return message
 
 
 def _enrollment():

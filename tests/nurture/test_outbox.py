@@ -1,5 +1,7 @@
-"""The outbox, in-process: queueing is idempotent, delivery claims the row and sends once, failures back off
-and give up after MAX_ATTEMPTS, the sweep sends what is due. Emails land in Django's locmem outbox.
+"""The outbox, in-process: queueing is idempotent, delivery claims the row and sends once with its stable
+Message-ID, failures back off and give up after MAX_ATTEMPTS (the lead's timeline and owner are told), a send
+that stopped mid-way is held as unknown for a person, the sweep sends what is due, a dead broker is tried once
+per pause. Emails land in Django's locmem outbox (a real SMTP server: tests/outbox/).
 
 The on-commit task enqueue never reaches a broker here: callbacks are captured without running, or
 `nurture.services.outbox.enqueue` is patched. (Real workers and brokers: tests/nurture/test_outbox_worker.py.)
@@ -17,8 +19,16 @@ from kombu.exceptions import OperationalError
 
 from nurture.models import MessageStatus, OutboundMessage
 from nurture.services import MAX_ATTEMPTS, STALE_CLAIM, enqueue, message_deliver, message_queue, outbox_sweep
+from nurture.services import outbox
 from nurture.tasks import send_message
 from tests.factories import LeadFactory
+
+
+@pytest.fixture(autouse=True)
+def broker_pause_reset():
+    outbox.broker_pause_reset()
+    yield
+    outbox.broker_pause_reset()
 
 
 def queue(key: str = "test:1", **overrides) -> OutboundMessage:
@@ -124,7 +134,7 @@ def test_message_deliver_sends_the_email_once(db):
         ["Ann Lee <ann@example.com>"],
         settings.DEFAULT_FROM_EMAIL,
     )
-    assert email.extra_headers == {"X-Passthrough-Message": "referral:1:introduction:2"}
+    assert email.extra_headers == {"Message-ID": message.message_id, "X-Passthrough-Message": "referral:1:introduction:2"}
     message.refresh_from_db()
     assert (message.status, message.attempts, message.claimed_at, message.last_error) == ("sent", 1, None, "")
     assert message.sent_at is not None
@@ -237,21 +247,24 @@ def test_outbox_sweep_counts_retries(db):
     assert list(OutboundMessage.objects.values_list("status", flat=True)) == ["queued", "queued"]
 
 
-def test_outbox_sweep_takes_back_stale_claims_only(db):
-    stale, busy = queue("stale", to_email="stale@example.com"), queue("busy", to_email="busy@example.com")
+def test_outbox_sweep_holds_stale_claims_as_unknown_and_resends_nothing(db):
+    lead = LeadFactory()
+    stale, busy = queue("stale", to_email="stale@example.com", lead=lead), queue("busy", to_email="busy@example.com")
     now = timezone.now()
-    OutboundMessage.objects.filter(pk=stale.pk).update(
-        status=MessageStatus.SENDING, claimed_at=now - STALE_CLAIM - timedelta(seconds=1), attempts=1
-    )
+    claimed = now - STALE_CLAIM - timedelta(seconds=1)
+    OutboundMessage.objects.filter(pk=stale.pk).update(status=MessageStatus.SENDING, claimed_at=claimed, attempts=1)
     OutboundMessage.objects.filter(pk=busy.pk).update(
         status=MessageStatus.SENDING, claimed_at=now - timedelta(minutes=5), attempts=1
     )
 
     counts = outbox_sweep(now=now)
 
-    assert counts == {"sent": 1}
-    assert [email.to for email in mail.outbox] == [["Ann Lee <stale@example.com>"]]
+    assert counts == {"held": 1}
+    assert mail.outbox == []
     stale.refresh_from_db()
     busy.refresh_from_db()
-    assert (stale.status, stale.attempts) == ("sent", 2)
+    assert (stale.status, stale.attempts, stale.claimed_at) == ("unknown", 1, claimed)
+    assert "the mail server may have accepted it" in stale.last_error
     assert (busy.status, busy.attempts) == ("sending", 1)  # its worker may still be sending it
+    assert list(lead.events.filter(verb="message_unknown").values_list("data__to", flat=True)) == ["stale@example.com"]
+    assert outbox_sweep(now=now + timedelta(minutes=4)) == {}  # held stays held
