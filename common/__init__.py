@@ -2,5 +2,6 @@
 
 - `common.money`: amounts typed as people type them (one parser for forms, imports and statements),
   ISO 4217 currency codes, the one rounding helper.
+- `common.db`: `database_busy(exc)`, SQLite's "database is locked" as every layer recognises it.
 - `common.tabular`: the formula-safe cell writer behind every CSV/XLSX the app writes.
 """

@@ -8,7 +8,8 @@ from django.db import OperationalError
 from ninja import NinjaAPI, Swagger
 from ninja.errors import ValidationError
 
-from config.middleware import busy_json_response, database_busy
+from common.db import database_busy
+from config.middleware import busy_json_response
 from leads.api import router as leads_router
 from leads.services import LeadDataError
 from nurture.api import router as nurture_router

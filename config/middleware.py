@@ -1,10 +1,11 @@
 import logging
 
 from django.conf import settings
-from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render, resolve_url
 from django_htmx.http import HttpResponseClientRedirect
+
+from common.db import database_busy
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +33,6 @@ class HtmxLoginRedirectMiddleware:
         ):
             return HttpResponseClientRedirect(response["Location"])
         return response
-
-
-def database_busy(exc: BaseException) -> bool:
-    """True for SQLite's refusal when the write lock stayed taken for longer than the busy timeout."""
-    text = str(exc)
-    return isinstance(exc, OperationalError) and ("database is locked" in text or "database table is locked" in text)
 
 
 def busy_json_response() -> JsonResponse:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 import sys
 import threading
@@ -42,16 +43,21 @@ from pathlib import Path
 from queue import Full, Queue
 from typing import IO, Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from leads.models import Lead, LeadEvent, LeadSource
+from leads.import_lease import ImportLeaseLost, LeaseKeeper, lease_check, lease_claim
+from leads.models import ImportJob, ImportRowError, ImportStatus, Lead, LeadEvent, LeadSource
+
+logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
 KEY_MAX_LENGTH = 100  # Lead.external_id
 PREVIEW_ROWS = 20
 SNIFF_BYTES = 64 * 1024
 ProgressCallback = Callable[[int, float], None]  # (rows read so far, fraction of the file read)
+BeforeCommit = Callable[["ImportResult"], None]  # called inside the import's transaction, just before it ends
 
 
 class ImportFileError(Exception):
@@ -1072,9 +1078,11 @@ def import_file(
     actor=None,
     progress: ProgressCallback | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    before_commit: BeforeCommit | None = None,
 ) -> ImportResult:
     """Import a CSV of leads into `source`. ImportFileError (nothing stored) when the file as a whole is
-    unusable; otherwise every row is stored or reported in `result.errors`. One transaction."""
+    unusable; otherwise every row is stored or reported in `result.errors`. One transaction; `before_commit`
+    runs inside it with the result (an exception there stores nothing)."""
     from leads.services import icp_attribute_keys
 
     csv_file = inspect_file(f)
@@ -1088,7 +1096,10 @@ def import_file(
     actor_label = "" if actor is not None else f"import:{source.slug}"
     store_class = PostgresStore if connection.vendor == "postgresql" else OrmStore
     try:
-        _run(f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows)
+        _run(
+            f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows,
+            before_commit,
+        )  # fmt: skip
     except IntegrityError as exc:
         if "unique" not in str(exc).lower():
             raise
@@ -1114,7 +1125,9 @@ def _quick_thread_handoffs() -> Iterator[None]:
         sys.setswitchinterval(interval)
 
 
-def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows) -> None:
+def _run(
+    f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows, before_commit
+) -> None:
     threaded = connection.vendor == "postgresql"
     with transaction.atomic(), _quick_thread_handoffs() if threaded else nullcontext():
         store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
@@ -1131,6 +1144,8 @@ def _run(f, csv_file, parser, result, store_class, source, label, actor, actor_l
             feed.close()  # stops the parsing thread when the database side fails
         result.bands = store.finish()
         result.timings.update(store.timings)
+        if before_commit is not None:
+            before_commit(result)
         if result.dry_run:
             transaction.set_rollback(True)
 
@@ -1364,8 +1379,6 @@ PROGRESS_KEY = "leads:import-progress:{}"
 
 def import_job_create(*, upload, source: LeadSource, user) -> tuple[Any, CsvFile]:
     """Store an uploaded file as an ImportJob after checking it can be read (ImportFileError if not)."""
-    from leads.models import ImportJob
-
     upload.seek(0)
     csv_file = inspect_file(upload)
     from leads.services import icp_attribute_keys
@@ -1423,7 +1436,6 @@ def import_job_preview(job, mapping: dict[str, str], limit: int = PREVIEW_ROWS) 
 @transaction.atomic
 def import_job_start(*, job, mapping: dict[str, str], dry_run: bool) -> None:
     """Queue the import (or its dry run) with this mapping; ImportFileError if the mapping is unusable."""
-    from leads.models import ImportJob, ImportStatus
     from leads.tasks import import_run
 
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -1439,78 +1451,104 @@ def import_job_start(*, job, mapping: dict[str, str], dry_run: bool) -> None:
     job.message = ""
     job.bands = {}
     job.total_rows = job.processed_rows = job.created_count = job.updated_count = 0
-    job.duplicate_count = job.rejected_count = 0
-    job.started_at = job.finished_at = None
+    job.duplicate_count = job.rejected_count = job.progress_percent = 0
+    job.started_at = job.finished_at = job.lease_expires_at = None
+    job.lease_token = ""
     job.save()
-    from django.core.cache import cache
-
     cache.delete(PROGRESS_KEY.format(job.pk))
     transaction.on_commit(lambda: import_run.delay(job_id=job.pk))
 
 
+@transaction.atomic
+def import_job_rerun(*, job) -> None:
+    """Run a failed import again: the same job, file, mapping and kind (a dry run stays a dry run)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportStatus.FAILED:
+        raise ImportFileError(f"Only an import that failed can be run again (this one is {job.get_status_display()}).")
+    import_job_start(job=job, mapping=job.mapping, dry_run=job.dry_run)
+
+
 def import_job_run(job_id: int) -> None:
-    """The Celery task's body: run the import, keep progress in the cache, record the outcome and every
-    rejected row on the job."""
-    from django.core.cache import cache
-
-    from leads.models import ImportJob, ImportRowError, ImportStatus
-
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return  # already run or running (a task delivered twice)
+    """The Celery task's body: claim the job (`lease_claim`), run the import while a LeaseKeeper renews the lease,
+    keep progress in the cache, and record the outcome and every rejected row on the job in the import's own
+    transaction, after checking the job is still this run's. Returns quietly when the job is gone, finished or
+    running under a live lease; a run that loses its lease stores nothing and leaves the job as it finds it."""
+    token = lease_claim(job_id=job_id)
+    if token is None:
+        return  # finished, gone, or another run holds it (a task delivered twice)
     job = ImportJob.objects.select_related("source", "created_by").get(pk=job_id)
     key = PROGRESS_KEY.format(job.pk)
+    with LeaseKeeper(job_id=job.pk, token=token) as keeper:
 
-    def progress(rows: int, fraction: float) -> None:
-        cache.set(key, {"rows": rows, "fraction": round(fraction, 3)}, 3600)
+        def progress(rows: int, fraction: float) -> None:
+            cache.set(key, {"rows": rows, "fraction": round(fraction, 3)}, 3600)
+            keeper.report(rows, fraction)
+            if keeper.lost:
+                raise ImportLeaseLost(f"Import job {job.pk} was taken from this run; stopping.")
 
-    try:
-        with job.file.open("rb") as f:
-            result = import_file(
-                f,
-                source=job.source,
-                mapping=job.mapping,
-                dry_run=job.dry_run,
-                label=job.original_name,
-                actor=job.created_by,
-                progress=progress,
-            )
-    except ImportFileError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.FAILED, message=str(exc), finished_at=timezone.now()
-        )
-        return
-    except Exception as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.FAILED,
-            message=f"The import failed and nothing was stored ({type(exc).__name__}). The team has been told.",
-            finished_at=timezone.now(),
-        )
-        raise
-    with transaction.atomic():
-        ImportRowError.objects.bulk_create(
-            (ImportRowError(job=job, row=e.row, column=e.column[:200], message=e.message[:500]) for e in result.errors),
-            batch_size=2000,
-        )
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.DONE,
-            total_rows=result.rows,
-            processed_rows=result.rows,
-            created_count=result.created,
-            updated_count=result.updated,
-            duplicate_count=result.duplicates,
-            rejected_count=result.rejected,
-            bands=result.bands,
-            finished_at=timezone.now(),
-        )
+        def seal(result: ImportResult) -> None:  # inside the import's transaction, before it commits
+            keeper.stop()
+            lease_check(job_id=job.pk, token=token)
+            if not result.dry_run:
+                _job_outcome_record(job, result)
+
+        try:
+            with job.file.open("rb") as f:
+                result = import_file(
+                    f,
+                    source=job.source,
+                    mapping=job.mapping,
+                    dry_run=job.dry_run,
+                    label=job.original_name,
+                    actor=job.created_by,
+                    progress=progress,
+                    before_commit=seal,
+                )
+            if result.dry_run:
+                with transaction.atomic():
+                    lease_check(job_id=job.pk, token=token)
+                    _job_outcome_record(job, result)
+        except ImportLeaseLost as exc:
+            logger.warning("%s Nothing was stored.", exc)
+            return
+        except ImportFileError as exc:
+            _job_fail(job, token, str(exc))
+            return
+        except Exception as exc:
+            _job_fail(job, token, f"The import failed and nothing was stored ({type(exc).__name__}). "
+                      "The team has been told.")  # fmt: skip
+            raise
     cache.set(key, {"rows": result.rows, "fraction": 1.0}, 3600)
 
 
-def import_job_progress(job) -> dict:
-    from django.core.cache import cache
+def _job_outcome_record(job, result: ImportResult) -> None:
+    ImportRowError.objects.bulk_create(
+        (ImportRowError(job=job, row=e.row, column=e.column[:200], message=e.message[:500]) for e in result.errors),
+        batch_size=2000,
+    )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.DONE,
+        total_rows=result.rows,
+        processed_rows=result.rows,
+        progress_percent=100,
+        created_count=result.created,
+        updated_count=result.updated,
+        duplicate_count=result.duplicates,
+        rejected_count=result.rejected,
+        bands=result.bands,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+    )
 
+
+def _job_fail(job, token: str, message: str) -> None:
+    """The run failed before it stored anything: say why, unless the job is no longer this run's."""
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING, lease_token=token).update(
+        status=ImportStatus.FAILED, message=message, finished_at=timezone.now(), lease_expires_at=None
+    )
+
+
+def import_job_progress(job) -> dict:
     return cache.get(PROGRESS_KEY.format(job.pk)) or {"rows": 0, "fraction": 0.0}
 
 

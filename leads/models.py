@@ -436,6 +436,12 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The run that holds the job (leads/import_lease.py): a token per attempt, and a lease its worker renews while
+    # it lives; a running job whose lease ran out is failed by the sweep or taken over by a redelivered task.
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started (a takeover counts).")
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    progress_percent = models.PositiveSmallIntegerField(default=0, help_text="As of the worker's last renewal.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("import/", views.import_upload, name="import_upload"),
     path("import/<int:pk>/", views.import_job, name="import_job"),
     path("import/<int:pk>/start/", views.import_start, name="import_start"),
+    path("import/<int:pk>/rerun/", views.import_rerun, name="import_rerun"),
     path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("import/<int:pk>/rejected.csv", views.import_errors_csv, name="import_errors"),
     path("icp/", views.icp_list, name="icp_list"),

@@ -198,6 +198,20 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         response["HX-Refresh"] = "true"  # finished: reload, so the page offers what comes next
     return response
+@require_POST
+@require_perm("leads.import_leads")
+def import_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    """A failed import (its worker stopped, or the file could not be read then) queued again as it was."""
+    job = _job_or_404(pk)
+    try:
+        importing.import_job_rerun(job=job)
+    except importing.ImportFileError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, "Queued again with the same file and mapping.")
+    return redirect("leads:import_job", pk=job.pk)
+
+
 
 
 @require_GET

@@ -63,6 +63,7 @@ POST_ONLY = {
     "leads:icp_publish": {MANAGER, ADMIN},
     "leads:import_start": {SALES, ADMIN},
     "partners:referral_outcome": {SALES, ADMIN},
+    "leads:import_rerun": {SALES, ADMIN},
     "nurture:enrollment_action": {SALES, ADMIN},
     "nurture:task_done": {SALES, ADMIN},
     "nurture:message_action": {SALES, ADMIN},

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # NUL characters anywhere in the request (422), API bodies over API_MAX_BODY_BYTES (413): before anything reads them
+    "config.middleware.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,7 +111,14 @@ CACHES = {
     "default": environ.Env.cache_url_config(env.str("CACHE_URL", default="") or f"filecache://{VAR_DIR / 'cache'}")
 }
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/m")
+# Request sizes: a form or JSON body Django reads into memory (uploaded files stream to disk instead; more is a 400),
+# and the API's own limit (more is a 413 with a JSON error; never above the first).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_KB", default=2560) * 1024
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_KB", default=1024) * 1024
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
+# A running import's worker renews its lease every third of this; a job whose lease ran out (its worker died) is
+# failed by the beat sweep (`leads.import_sweep`) or taken over by a redelivered task.
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -239,6 +248,7 @@ CELERY_BEAT_SCHEDULE = {
     "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
     "referrals-remind": {"task": "partners.remind_partners", "schedule": 900.0},
     "sla-warn": {"task": "leads.sla_warn", "schedule": 300.0},
+    "imports-sweep": {"task": "leads.import_sweep", "schedule": 30.0},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/htmx.html"

@@ -12,7 +12,8 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 
-from config.middleware import BUSY_RETRY_AFTER_SECONDS, database_busy
+from common.db import database_busy
+from config.middleware import BUSY_RETRY_AFTER_SECONDS
 from leads.apikeys import api_key_create
 from leads.models import ApiKey, Lead, LeadEvent
 from tests.factories import LeadFactory
