@@ -31,7 +31,11 @@ FIELD_LABELS = {
 
 def agreement_saved(*, agreement: FeeAgreement, action: str, changes: dict, actor, now: datetime) -> None:
     if action == "created":
-        summary = f"Fee agreement {agreement.pk} with {agreement.partner.name} created: {agreement}"
+        values = {name: new for name, (_, new) in changes.items()}
+        summary = (
+            f"Fee agreement {agreement.pk} with {agreement.partner.name} created: {values.get('currency')} from "
+            f"{values.get('valid_from')} to {values.get('valid_to') or 'open'}"
+        )
     else:
         parts = [f"{FIELD_LABELS.get(name, name)} {old or '—'} → {new or '—'}" for name, (old, new) in changes.items()]
         summary = f"Fee agreement {agreement.pk} with {agreement.partner.name} {action}: " + "; ".join(parts)
