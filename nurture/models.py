@@ -1,6 +1,6 @@
 """Nurture and the outbox. The outbox: every email is a row first; a Celery task delivers it."""
 
-from email.utils import make_msgid, parseaddr
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.db import models
@@ -18,8 +18,10 @@ class MessageStatus(models.TextChoices):
 
 def new_message_id() -> str:
     """A `Message-ID` header value, `<…@domain>` with the domain of DEFAULT_FROM_EMAIL (no DNS look-up)."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].strip() or "passthrough.invalid"
-    return make_msgid(domain=domain)
+    sender = settings.DEFAULT_FROM_EMAIL.strip()
+    if sender.endswith(">") and "<" in sender:  # `Name <address>`, whatever the name holds (commas…)
+        sender = sender[sender.rfind("<") + 1 : -1]
+    return make_msgid(domain=sender.rpartition("@")[2].strip() or "passthrough.invalid")
 
 
 class OutboundMessage(models.Model):
