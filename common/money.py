@@ -129,6 +129,7 @@ class Reading:
     currency: str  # the ISO code the text or the caller named, "" when neither did
     decimal_mark: str | None  # the mark read as decimal; None when the number had no decimals
     text: str
+    token: str = ""  # the currency code or symbol as written in the text ("" when it named none)
 
     def describe(self) -> str:
         """“'1,5' read as 1.5 with ',' as the decimal mark”."""
@@ -239,9 +240,8 @@ def _read(text: str, mark: str | None, expected: str, places: int | None, *, hin
             raise AmountError(f"{exc}{_other_reading(shown, mark, expected)}") from None
         raise
     exact = amount.quantize(_quantum(limit))
-    return Reading(
-        amount=exact if exact else abs(exact), currency=code, decimal_mark=used if fraction else None, text=shown
-    )
+    amount = exact if exact else abs(exact)
+    return Reading(amount=amount, currency=code, decimal_mark=used if fraction else None, text=shown, token=token)
 
 
 _PARENTHESES = re.compile(r"(?P<pre>[^()0-9]*)\((?P<inner>[^()]*)\)(?P<post>[^()0-9]*)")
