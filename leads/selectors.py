@@ -81,6 +81,7 @@ def evaluation_explain(*, evaluation) -> list[dict]:
                 "hard": rule.hard,
                 "reason": rule.reason_code or None,
                 "what_would_qualify": rule.what_would_qualify,
+                "defect": rule.defect,  # a broken stored criterion: "cannot tell", and why
             }
         )
     return explained
@@ -131,6 +132,7 @@ def icp_version_criteria(*, version) -> list[dict]:
             "criterion": c,
             "required": engine.describe_requirement(rules[c.pk]),
             "problems": engine.validate_rule(rules[c.pk]),
+            "defect": rules[c.pk].defect,
         }
         for c in version.criteria.all()
     ]

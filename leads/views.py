@@ -78,7 +78,8 @@ def icp_list(request: HttpRequest) -> HttpResponse:
 @require_perm("leads.view_icpprofile")
 def icp_version(request: HttpRequest, pk: int) -> HttpResponse:
     version = get_object_or_404(selectors.icp_versions(), pk=pk)
-    context = {"version": version, "criteria": selectors.icp_version_criteria(version=version)}
+    criteria = selectors.icp_version_criteria(version=version)
+    context = {"version": version, "criteria": criteria, "broken": [row for row in criteria if row["defect"]]}
     if version.status == ICPVersionStatus.DRAFT:
         context["whatif"] = services.icp_whatif(draft=version)
         context["problems"] = services.icp_version_validate(version=version)

@@ -7,6 +7,7 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
 from leads.admin_forms import RuleFormBase
+from partners.matching import country_codes
 from partners.models import Partner, PartnerCriterion
 
 COUNTRY_CHOICES = sorted(
@@ -30,8 +31,7 @@ class PartnerAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        stored = self.initial.get("countries") or []
-        stored = [str(code).strip().upper() for code in (stored if isinstance(stored, list) else [stored])]
+        stored = sorted(country_codes(self.initial.get("countries")))
         unknown = [code for code in stored if code not in COUNTRY_CODES]
         if unknown:  # shown selected, so that the person sees them and takes them out
             field = self.fields["countries"]

@@ -277,6 +277,16 @@ def partner_rule_set(criteria) -> engine.RuleSet | None:
     return engine.RuleSet(rules=rules, qualified_min=0, review_min=0) if rules else None
 
 
+def country_codes(countries: Any) -> frozenset[str]:
+    """The partner's countries, upper case. A bad stored value (one code as text, an object, a number) is read
+    for the codes it names, never as "anywhere" (the admin shows it as not an ISO code until it is fixed)."""
+    if isinstance(countries, dict):
+        countries = list(countries)
+    elif not isinstance(countries, list):
+        countries = [] if countries in (None, "") else [countries]
+    return frozenset(str(code).strip().upper() for code in countries)
+
+
 def build_cards(today: date) -> list[PartnerCard]:
     from partners.models import FeeAgreement, Partner, PartnerStatus, Referral, ReferralMode, ReferralStatus
 
@@ -314,7 +324,7 @@ def build_cards(today: date) -> list[PartnerCard]:
                 kind=p.kind,
                 status=p.status,
                 grade=p.grade,
-                countries=frozenset(c.upper() for c in p.countries or []),
+                countries=country_codes(p.countries),
                 point=point,
                 reason_codes=frozenset(r.code for r in p.accepted_reasons.all()),
                 rule_set=partner_rule_set(p.criteria.all()),

@@ -100,7 +100,8 @@ class Partner(models.Model):
     def region_display(self) -> str:
         parts = []
         if self.countries:
-            parts.append(", ".join(self.countries))
+            codes = self.countries if isinstance(self.countries, list) else [self.countries]  # a bad stored value
+            parts.append(", ".join(str(code) for code in codes))
         if self.radius_km is not None:
             parts.append(f"within {self.radius_km.normalize():f} km of {self.latitude}, {self.longitude}")
         return "; ".join(parts) or "anywhere"

@@ -120,9 +120,18 @@ def partner_agreements(*, partner: Partner, today: date | None = None) -> list[A
 
 
 def partner_criteria(*, partner: Partner) -> list[dict]:
-    """Acceptance criteria (prefetched) for display: label, field, operator and value in words."""
+    """Acceptance criteria (prefetched) for display: label, field, operator and value in words, and what is
+    wrong with a broken stored one (matching cannot tell on it)."""
+    rule_set = matching.partner_rule_set(partner.criteria.all())
+    defects = {rule.id: rule.defect for rule in rule_set.rules} if rule_set else {}
     return [
-        {"label": c.label, "field": c.field, "operator": c.get_operator_display(), "value": _value_text(c.value)}
+        {
+            "label": c.label,
+            "field": c.field,
+            "operator": c.get_operator_display(),
+            "value": _value_text(c.value),
+            "defect": defects.get(c.pk, ""),
+        }
         for c in partner.criteria.all()
     ]
 
