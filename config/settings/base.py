@@ -207,7 +207,21 @@ FINANCE_ACCOUNTS = {
 
 # Celery: the kombu filesystem broker under var/ needs no service; Redis/RabbitMQ by URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+
+def broker_publish_options(url: str) -> dict:
+    """Transport options of a network broker so that publishing (a web request queueing a task after commit)
+    tries it once and briefly: kombu's default retries the connection for broker_connection_timeout seconds
+    (6 s measured with Redis down); workers and beat reconnect on their own terms (broker_connection_max_retries),
+    unaffected. For Redis, a broker that accepts the connection and never answers must not hold a request
+    either; consumers only read a socket that is readable, so the read timeout does not cut BRPOP's wait."""
+    options = {"max_retries": 0}
+    if url.startswith(("redis://", "rediss://")):
+        options |= {"socket_connect_timeout": 1, "socket_timeout": 2}
+    return options
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_publish_options(CELERY_BROKER_URL)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -220,15 +234,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("data_folder_in", "processed_folder", "control_folder"):
         Path(CELERY_BROKER_TRANSPORT_OPTIONS[_folder]).mkdir(parents=True, exist_ok=True)
-else:
-    # Publishing (a web request queueing a task after commit) tries the broker once: kombu's default is to
-    # retry the connection for broker_connection_timeout seconds (6 s measured with Redis down). Workers and
-    # beat reconnect on their own terms (broker_connection_max_retries), unaffected by this option.
-    CELERY_BROKER_TRANSPORT_OPTIONS["max_retries"] = 0
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # A broker that accepts the connection and never answers must not hold a request either. Consumers
-    # only read a socket that is readable, so the read timeout does not cut BRPOP's wait.
-    CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2  # total seconds a connection may take (kombu's connect loop)
 CELERY_TASK_IGNORE_RESULT = True

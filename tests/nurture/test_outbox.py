@@ -18,8 +18,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import MAX_ATTEMPTS, STALE_CLAIM, enqueue, message_deliver, message_queue, outbox_sweep
-from nurture.services import outbox
+from nurture.services import MAX_ATTEMPTS, STALE_CLAIM, enqueue, message_deliver, message_queue, outbox, outbox_sweep
 from nurture.tasks import send_message
 from tests.factories import LeadFactory
 
@@ -134,7 +133,10 @@ def test_message_deliver_sends_the_email_once(db):
         ["Ann Lee <ann@example.com>"],
         settings.DEFAULT_FROM_EMAIL,
     )
-    assert email.extra_headers == {"Message-ID": message.message_id, "X-Passthrough-Message": "referral:1:introduction:2"}
+    assert email.extra_headers == {
+        "Message-ID": message.message_id,
+        "X-Passthrough-Message": "referral:1:introduction:2",
+    }
     message.refresh_from_db()
     assert (message.status, message.attempts, message.claimed_at, message.last_error) == ("sent", 1, None, "")
     assert message.sent_at is not None

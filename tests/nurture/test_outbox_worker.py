@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from config.celery_app import app
 from config.models import Heartbeat
+from config.settings.base import broker_publish_options
 from config.tasks import heartbeat
 from nurture.models import MessageStatus, OutboundMessage
+from nurture.services import outbox
 from nurture.tasks import outbox_sweep, send_message
 from partners.models import Referral
 from partners.services import referral_send
@@ -24,6 +26,13 @@ from tests.factories import ConsentingLeadFactory, FeeAgreementFactory
 from tests.workers import celery_worker, wait_for
 
 DEAD_BROKER = "redis://127.0.0.1:9/0"  # port 9 (discard): nothing listens, connections are refused
+
+
+@pytest.fixture(autouse=True)
+def broker_pause_reset():
+    outbox.broker_pause_reset()
+    yield
+    outbox.broker_pause_reset()
 
 
 @pytest.fixture
@@ -52,9 +61,12 @@ def drain(queue: str) -> None:
 @contextmanager
 def broker_down():
     """Point this process's Celery app at a port where no broker listens (the CELERY_BROKER_URL variable
-    wins over settings in Celery), forgetting pooled connections before and after."""
+    wins over settings in Celery), with the transport options the settings give that URL, forgetting pooled
+    connections before and after."""
     saved_env, saved_conf = os.environ.get("CELERY_BROKER_URL"), app.conf.broker_url
+    saved_options = app.conf.broker_transport_options
     os.environ["CELERY_BROKER_URL"] = app.conf.broker_url = DEAD_BROKER
+    app.conf.broker_transport_options = broker_publish_options(DEAD_BROKER)
     app._pool, app.amqp._producer_pool = None, None
     try:
         yield
@@ -63,7 +75,7 @@ def broker_down():
             del os.environ["CELERY_BROKER_URL"]
         else:
             os.environ["CELERY_BROKER_URL"] = saved_env
-        app.conf.broker_url = saved_conf
+        app.conf.broker_url, app.conf.broker_transport_options = saved_conf, saved_options
         app._pool, app.amqp._producer_pool = None, None
 
 
