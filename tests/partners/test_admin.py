@@ -32,6 +32,7 @@ def partner_post(*criteria: dict, partner=None, **data) -> dict:
         "radius_km": "",
         "monthly_capacity": "",
         "acceptance_window_hours": 72,
+        "decimal_separator": ".",
         "notes": "",
         "contacts-TOTAL_FORMS": 0,
         "contacts-INITIAL_FORMS": 0,
