@@ -32,7 +32,10 @@ def with_item_open(queryset: QuerySet[FeeAccrual]) -> QuerySet[FeeAccrual]:
         item_amount=Coalesce(F("corrects__amount"), F("amount")),
         item_corrections=_sum_of(FeeAccrual.objects.filter(corrects_id=OuterRef("item_id")), "corrects_id"),
         item_allocated=_sum_of(Allocation.objects.filter(accrual_id=OuterRef("item_id")), "accrual_id"),
-    ).annotate(item_open=F("item_amount") + F("item_corrections") - F("item_allocated"))
+    ).annotate(
+        item_net=F("item_amount") + F("item_corrections"),
+        item_open=F("item_amount") + F("item_corrections") - F("item_allocated"),
+    )
 
 
 def ledger_list() -> QuerySet[FeeAccrual]:
@@ -61,7 +64,7 @@ def accrual_history(*, item: FeeAccrual) -> dict:
 
 
 def open_items(*, partner: Partner, currency: str | None = None) -> QuerySet[FeeAccrual]:
-    """A partner's fees with something still open, oldest due first."""
+    """A partner's fees with something still open, oldest due first (`item_net`: due on it, `item_open`: unpaid)."""
     queryset = with_item_open(
         FeeAccrual.objects.filter(partner=partner, kind__in=BILLABLE_KINDS).select_related("referral")
     ).filter(item_open__gt=0)
