@@ -2,6 +2,7 @@
 while it stores rows) answers 503 with Retry-After (API: JSON; pages: a busy message), never a 500, and nothing is
 written. The lock is held from a second connection; requests wait a fifth of a second for it, not five."""
 
+import io
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from django.utils import timezone
 from common.db import database_busy
 from config.middleware import BUSY_RETRY_AFTER_SECONDS
 from leads.apikeys import api_key_create
+from leads.importing import import_file
 from leads.models import ApiKey, Lead, LeadEvent
 from tests.factories import LeadFactory
 from tests.leads.views.test_lead_edit import form_data
@@ -153,3 +155,33 @@ def test_the_same_request_once_the_lock_is_free_succeeds(sales_client):
 )
 def test_only_a_lock_timeout_counts_as_busy(error, busy):
     assert database_busy(error) is busy
+
+
+def other_connection_can_write() -> bool:
+    """Whether another process could write now: a second connection takes the write lock without waiting."""
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_an_import_holds_the_write_lock_only_while_it_stores_rows_it_has_read_and_checked(bank_source):
+    rows = 12_000  # progress is reported every 5,000 rows read
+    text = "Lead ID,Email,Credit score,Budget,Currency\n"
+    text += "".join(f"R{i},r{i}@example.com,{550 + i % 100},{8000 + i},GBP\n" for i in range(rows))
+    seen = []
+
+    result = import_file(
+        io.BytesIO(text.encode()),
+        source=bank_source,
+        progress=lambda read, fraction: seen.append((read, other_connection_can_write())),
+        before_commit=lambda result: seen.append(("storing", other_connection_can_write())),
+    )
+
+    assert seen == [(5000, True), (10000, True), ("storing", False), (rows, True)]
+    assert (result.created, Lead.objects.count()) == (rows, rows)

@@ -110,6 +110,20 @@ def test_bad_rows_are_reported_with_row_column_and_problem_and_the_rest_stored(b
 
 
 @pytest.mark.django_db
+def test_a_currency_that_is_not_iso_4217_is_reported_on_its_row(bank_source):
+    text = HEADER + "G1,good@example.com,Good,Acme,700,20000,gbp\nB1,b1@example.com,Bad,Acme,700,20000,POU\n"
+
+    result = run(text, bank_source)
+
+    assert (result.created, result.rejected) == (1, 1)
+    errors = {(e.row, e.column): e.message for e in result.errors}
+    assert errors[(3, "Currency")] == (
+        "'POU' is not an ISO 4217 currency code: use its three letters, such as EUR, GBP or USD."
+    )
+    assert Lead.objects.get().budget_currency == "GBP"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -205,7 +219,9 @@ def test_dry_run_counts_everything_and_stores_nothing(bank_source):
 def test_a_failure_midway_leaves_what_was_stored_before_untouched(bank_source, monkeypatch):
     run(HEADER + "K1,keep@example.com,Keep,Acme,700,20000,GBP\n", bank_source)
     before = list(Lead.objects.values_list("external_id", "name", "status"))
-    store = importing.PostgresStore if connection.vendor == "postgresql" else importing.OrmStore
+    store = {"postgresql": importing.PostgresStore, "sqlite": importing.SqliteStore}.get(
+        connection.vendor, importing.OrmStore
+    )
     original, calls = store.write, []
 
     def write_then_fail(self, records):
@@ -348,6 +364,7 @@ CELLS = [
     "1.200", "£12.000,50", "12,000", " 42 ", "4 - 10", "x", "yes", "Yes", "no", " y ", "1", "-", "✓", "GB", "gb",
     "United Kingdom", "uk", "ÉÉ", "GBP", "gbp", "GB1", "2026-11-23", "2026-11-23T14:30:00+01:00", "2026-11-23 14:30",
     "23/11/2026", "2026-11-23T14:30:00Z", " 2026-11-23 ", "20261123", "²", "١٢", "a" * 300,
+    "POU", "XAU", "pounds", "usd", "EUR",
 ]  # fmt: skip
 
 
