@@ -21,8 +21,11 @@ from common.money import EXAMPLES, AmountError, currency_code, format_amount, mi
 CONVENTION_NAMES = {".": "decimal point", ",": "decimal comma"}
 
 
-def convention_text(decimal_separator: str, *, percent: bool = False) -> str:
-    """“decimal comma, like 12.500,50” (“decimal comma, like 7,5%” for a percentage)."""
+def convention_text(decimal_separator: str | None, *, percent: bool = False) -> str:
+    """“decimal comma, like 12.500,50” (“decimal comma, like 7,5%” for a percentage); with no convention (None),
+    either mark, as long as the amount is not ambiguous."""
+    if decimal_separator is None:
+        return "decimal point or comma, like 12,500.50 or 12.500,50 (not 1,234 alone: write 1234)"
     example = f"7{decimal_separator}5%" if percent else EXAMPLES[decimal_separator]
     return f"{CONVENTION_NAMES[decimal_separator]}, like {example}"
 
@@ -45,7 +48,7 @@ class AmountField(forms.Field):
     def __init__(
         self,
         *,
-        decimal_separator: str = ".",
+        decimal_separator: str | None = ".",
         currency: str | None = None,
         decimal_places: int = 2,
         max_digits: int = 14,
@@ -64,15 +67,17 @@ class AmountField(forms.Field):
             self.validators.append(MaxValueValidator(Decimal(max_value), f"At most {max_value}{suffix}."))
         self.set_convention(decimal_separator=decimal_separator, currency=currency)
 
-    def set_convention(self, *, decimal_separator: str, currency: str | None = None) -> None:
+    def set_convention(self, *, decimal_separator: str | None, currency: str | None = None) -> None:
+        """`decimal_separator` None: no convention is known, the mark is inferred and ambiguous text refused."""
         self.decimal_separator, self.currency = decimal_separator, currency or None
-        self.widget.attrs["placeholder"] = "0" + decimal_separator + "00" + ("%" if self.percent else "")
-        self.widget.attrs["data-decimal-separator"] = decimal_separator
+        mark = decimal_separator or "."
+        self.widget.attrs["placeholder"] = "0" + mark + "00" + ("%" if self.percent else "")
+        self.widget.attrs["data-decimal-separator"] = decimal_separator or ""
         self.convention = convention_text(decimal_separator, percent=self.percent)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, Decimal):
-            return format_amount(value, self.decimal_separator)
+            return format_amount(value, self.decimal_separator or ".")
         return value
 
     def to_python(self, value: Any) -> Decimal | None:
@@ -143,7 +148,7 @@ class ReasonField(forms.CharField):
             raise ValidationError(f"Give the reason in a few words (at least {self.min_words}){like}.", code="short")
 
 
-def amount_convention(form: forms.BaseForm, *, decimal_separator: str, currency: str | None = None) -> None:
+def amount_convention(form: forms.BaseForm, *, decimal_separator: str | None, currency: str | None = None) -> None:
     """Set the convention (and currency) on every AmountField of a form."""
     for field in form.fields.values():
         if isinstance(field, AmountField):

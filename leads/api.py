@@ -14,6 +14,7 @@ from ninja.security import APIKeyHeader, HttpBearer
 from ninja.throttling import SimpleRateThrottle
 from pydantic import ConfigDict, ValidationInfo, field_validator
 
+from common.money import currency_code
 from leads import selectors
 from leads.apikeys import api_key_authenticate
 from leads.models import ApiKey, Lead
@@ -129,7 +130,7 @@ class LeadIn(Schema):
     def currency_with_budget(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("budget") is not None and not value:
             raise ValueError("Required when budget is given.")
-        return value.upper()
+        return currency_code(value) if value else ""  # ISO 4217: "POU" is refused, with why
 
     def as_lead_data(self) -> dict[str, Any]:
         data = self.model_dump(exclude={"consent", "received_at"})

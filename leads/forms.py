@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from common.forms import AmountField, ConfirmField, ReasonField, amount_convention, bound_currency
+from common.money import AmountError, currency_code
 from leads.models import Lead, LeadSource
 from leads.services import EDITABLE_FIELDS
 
@@ -28,6 +30,8 @@ class ImportUploadForm(forms.Form):
 class LeadEditForm(forms.ModelForm):
     """The lead's data as sales ops may correct it; saved through `lead_update` (which re-checks the ICP)."""
 
+    budget = AmountField(label="Budget", decimal_separator=None, min_value=0, required=False)
+
     class Meta:
         model = Lead
         fields = EDITABLE_FIELDS
@@ -37,11 +41,29 @@ class LeadEditForm(forms.ModelForm):
         }
         labels = {"is_decision_maker": "Decides?"}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = bound_currency(self, "budget_currency", default=self.instance.budget_currency or None)
+        amount_convention(self, decimal_separator=None, currency=currency)  # no partner: either mark, unambiguous
+
     def clean_country(self):
         return (self.cleaned_data.get("country") or "").strip().upper()
 
     def clean_budget_currency(self):
-        return (self.cleaned_data.get("budget_currency") or "").strip().upper()
+        value = (self.cleaned_data.get("budget_currency") or "").strip()
+        try:
+            return currency_code(value) if value else ""  # ISO 4217: "POU" or "pounds" is refused, with why
+        except AmountError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def changed_data_values(self) -> dict:
         return {field: self.cleaned_data[field] for field in self.changed_data}
+
+
+class ICPPublishForm(forms.Form):
+    """Publishing cannot be undone: the page lists what happens, and asks for a ticked confirmation and why."""
+
+    reason = ReasonField(
+        label="Why publish this version (a few words)", example="Raise the minimum company size to 50 employees"
+    )
+    confirm = ConfirmField(label="I understand this version goes into force and cannot be unpublished")

@@ -28,12 +28,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import logging
-import pickle
 import re
 import sys
-import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -52,9 +49,7 @@ from django.utils import timezone
 
 from common.money import CURRENCY_CODES, currency_code
 from leads.import_lease import ImportLeaseLost, LeaseKeeper, lease_check, lease_claim
-from leads.import_sqlite import KEY_BATCH, NewLeadRows, NewLeadRowWriter, db_value
-from leads.models import DisqualificationReason, ImportJob, ImportRowError, ImportStatus, Lead, LeadEvent, LeadSource
-from leads.services import published_version
+from leads.models import ImportJob, ImportRowError, ImportStatus, Lead, LeadEvent, LeadSource
 
 logger = logging.getLogger(__name__)
 
@@ -1095,7 +1090,7 @@ def import_file(
     )
     label = label or "CSV import"
     actor_label = "" if actor is not None else f"import:{source.slug}"
-    store_class = {"postgresql": PostgresStore, "sqlite": SqliteStore}.get(connection.vendor, OrmStore)
+    store_class = PostgresStore if connection.vendor == "postgresql" else OrmStore
     try:
         _run(
             f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows,
@@ -1129,12 +1124,6 @@ def _quick_thread_handoffs() -> Iterator[None]:
 def _run(
     f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows, before_commit
 ) -> None:
-    if store_class.prepares_first:
-        _run_prepared_first(
-            f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows,
-            before_commit,
-        )  # fmt: skip
-        return
     threaded = connection.vendor == "postgresql"
     with transaction.atomic(), _quick_thread_handoffs() if threaded else nullcontext():
         store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
@@ -1144,82 +1133,17 @@ def _run(
         feed = _prefetched(chunks, result.timings) if threaded else chunks
         try:
             for chunk in feed:
-                _store_chunk(store, chunk, result)
+                created, updated = store.write(chunk)
+                result.created += created
+                result.updated += updated
         finally:
             feed.close()  # stops the parsing thread when the database side fails
-        _finish(store, result, before_commit)
-
-
-def _run_prepared_first(
-    f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows, before_commit
-) -> None:
-    """SQLite: read, check and encode the whole file first (spooled to a temporary file, one chunk in memory at a
-    time), then store it in one transaction, so the database's write lock is held only while prepared rows are
-    written. `timings["db_transaction"]`: how long it was held."""
-    store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
-    with _Spool() as spool:
-        started = time.perf_counter()
-        for chunk in _chunks(iter_rows(f, csv_file, progress), parser, result, chunk_rows):
-            spool.add(store.prepare(chunk))
-        result.timings["prepare"] = time.perf_counter() - started
-        started = time.perf_counter()
-        with store.waiting_for_the_lock(), transaction.atomic():
-            for chunk in spool.chunks():
-                _store_chunk(store, chunk, result)
-            _finish(store, result, before_commit)
-        result.timings["db_transaction"] = time.perf_counter() - started
-
-
-def _store_chunk(store: _Store, chunk: list[Record], result: ImportResult) -> None:
-    created, updated = store.write(chunk)
-    result.created += created
-    result.updated += updated
-
-
-def _finish(store: _Store, result: ImportResult, before_commit: BeforeCommit | None) -> None:
-    """The end of the import's transaction: evaluate what needs it, let the caller check and record (its
-    `before_commit`), roll a dry run back."""
-    result.bands = store.finish()
-    result.timings.update(store.timings)
-    if before_commit is not None:
-        before_commit(result)
-    if result.dry_run:
-        transaction.set_rollback(True)
-
-
-class _Spool:
-    """Prepared chunks kept until the transaction stores them: the first in memory, the others in an anonymous
-    temporary file (deleted when closed, or by the operating system if the process dies), so a large file never
-    sits in memory whole."""
-
-    IN_MEMORY = 1
-
-    def __enter__(self) -> _Spool:
-        self.held: list[list[Record]] = []
-        self.file: IO[bytes] | None = None
-        self.count = 0
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self.file is not None:
-            self.file.close()
-
-    def add(self, chunk: list[Record]) -> None:
-        if len(self.held) < self.IN_MEMORY:
-            self.held.append(chunk)
-            return
-        if self.file is None:
-            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__
-        pickle.dump(chunk, self.file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.count += 1
-
-    def chunks(self) -> Iterator[list[Record]]:
-        while self.held:
-            yield self.held.pop(0)
-        if self.file is not None:
-            self.file.seek(0)
-            for _ in range(self.count):
-                yield pickle.load(self.file)  # noqa: S301 - our own records, written by add() in this process
+        result.bands = store.finish()
+        result.timings.update(store.timings)
+        if before_commit is not None:
+            before_commit(result)
+        if result.dry_run:
+            transaction.set_rollback(True)
 
 
 def import_path(path: str | Path, **kwargs) -> ImportResult:
@@ -1228,8 +1152,6 @@ def import_path(path: str | Path, **kwargs) -> ImportResult:
 
 
 class _Store(ABC):
-    prepares_first = False  # True: `prepare` every chunk before the transaction begins (SQLite's write lock)
-
     def __init__(self, *, source: LeadSource, label: str, actor, actor_label: str):
         self.source = source
         self.label = label
@@ -1443,106 +1365,6 @@ class PostgresStore(_Store):
         with connection.cursor() as cursor, self.timed("db_foreign_keys"):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        return {band: n for band, n in bands.items() if n}
-
-
-class SqliteStore(OrmStore):
-    """SQLite: new leads are checked against the ICP and encoded before the import's transaction begins
-    (`prepare`, `leads.import_sqlite`), then stored with one executemany per table and chunk; rows whose lead
-    already exists are updated with one executemany and re-evaluated together at the end (`finish`)."""
-
-    prepares_first = True
-    LOCK_WAIT_SECONDS = 60  # how long the import waits for the write lock (others hold it for short writes)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.version = published_version(self.source.icp_profile_id)
-        self.rows = NewLeadRows(
-            source=self.source,
-            version=self.version,
-            reason_ids=dict(DisqualificationReason.objects.values_list("code", "id")),
-            label=self.label,
-            actor_id=self.actor_id,
-            actor_label=self.actor_label,
-            now=self.now,
-        )
-        self.writer = NewLeadRowWriter(has_version=self.version is not None)
-        self.new_bands: dict[str, int] = {}
-        self.lead_t, self.event_t = Lead._meta.db_table, LeadEvent._meta.db_table
-
-    @contextmanager
-    def waiting_for_the_lock(self) -> Iterator[None]:
-        """The import's transaction waits for the write lock longer than a request does, then restores the
-        connection's busy timeout."""
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout")
-            previous = int(cursor.fetchone()[0])
-            cursor.execute(f"PRAGMA busy_timeout = {self.LOCK_WAIT_SECONDS * 1000}")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {previous}")
-
-    def prepare(self, records: list[Record]) -> list[Record]:
-        """Before the transaction: the verdict and INSERT parameters of each record, should it be new."""
-        for record in records:
-            self.rows.encode(record)
-        return records
-
-    def write(self, records: list[Record]) -> tuple[int, int]:
-        with self.timed("db_key_lookup"):
-            existing: dict[str, int] = {}
-            keys = [r.key for r in records]
-            for start in range(0, len(keys), KEY_BATCH):
-                found = Lead.objects.filter(source=self.source, external_id__in=keys[start : start + KEY_BATCH])
-                existing.update(found.exclude(external_id="").values_list("external_id", "pk"))
-        new = [r for r in records if r.key not in existing] if existing else records
-        updated = 0
-        with connection.cursor() as cursor:
-            if existing:
-                with self.timed("db_update"):
-                    updated = self._update(cursor, [r for r in records if r.key in existing], existing)
-            if new:
-                self.writer.write(cursor, new, self.timed)
-        for record in new:
-            self.new_bands[record.band] = self.new_bands.get(record.band, 0) + 1
-        return len(new), updated
-
-    def _update(self, cursor, records: list[Record], ids: dict[str, int]) -> int:
-        """Blank cells keep what is stored, do-not-contact is never cleared, attributes are merged."""
-        merge = ", ".join(
-            "do_not_contact = (do_not_contact OR COALESCE(%s, 0))"
-            if name == "do_not_contact"
-            else f"{name} = COALESCE(%s, {name})"
-            for name in LEAD_COLUMNS
-        )
-        now = db_value(self.now)
-        cursor.executemany(
-            f"UPDATE {self.lead_t} SET {merge}, attributes = json_patch(attributes, %s), updated_at = %s "  # noqa: S608 - our identifiers, values bound
-            "WHERE id = %s",
-            [
-                (*[db_value(r.values.get(name)) for name in LEAD_COLUMNS], json.dumps(r.attributes), now, ids[r.key])
-                for r in records
-            ],
-        )
-        events = []
-        for r in records:
-            fields = sorted([*r.values, *(f"attributes.{key}" for key in r.attributes)])
-            data = json.dumps({"import": self.label, "row": r.row, "fields": fields})
-            events.append((ids[r.key], self.actor_id, self.actor_label, data, now))
-        cursor.executemany(
-            f"INSERT INTO {self.event_t} (lead_id, verb, actor_id, actor_label, data, at) "  # noqa: S608 - our identifiers
-            "VALUES (%s, 'updated', %s, %s, %s, %s)",
-            events,
-        )
-        self.touched.extend(ids[r.key] for r in records)
-        return sum(1 for r in records if not r.repeat)
-
-    def finish(self) -> dict[str, int]:
-        bands = dict(self.new_bands)
-        for band, n in super().finish().items():
-            bands[band] = bands.get(band, 0) + n
         return {band: n for band, n in bands.items() if n}
 
 

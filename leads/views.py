@@ -8,7 +8,7 @@ from common.tabular import csv_response
 from config.roles import require_perm
 from leads import importing, selectors, services
 from leads.filters import LeadFilter
-from leads.forms import ImportUploadForm, LeadEditForm
+from leads.forms import ICPPublishForm, ImportUploadForm, LeadEditForm
 from leads.models import ICPVersionStatus, ImportJob, ImportStatus, Lead
 from leads.tables import LeadTable
 
@@ -74,24 +74,33 @@ def icp_list(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/icp_list.html", {"profiles": selectors.icp_profiles()})
 
 
-@require_GET
-@require_perm("leads.view_icpprofile")
-def icp_version(request: HttpRequest, pk: int) -> HttpResponse:
-    version = get_object_or_404(selectors.icp_versions(), pk=pk)
+def _icp_version_page(request: HttpRequest, version, *, publish_form=None, status: int = 200) -> HttpResponse:
     criteria = selectors.icp_version_criteria(version=version)
     context = {"version": version, "criteria": criteria, "broken": [row for row in criteria if row["defect"]]}
     if version.status == ICPVersionStatus.DRAFT:
         context["whatif"] = services.icp_whatif(draft=version)
         context["problems"] = services.icp_version_validate(version=version)
-    return render(request, "leads/icp_version.html", context)
+        context["publish_form"] = publish_form or ICPPublishForm()
+    return render(request, "leads/icp_version.html", context, status=status)
+
+
+@require_GET
+@require_perm("leads.view_icpprofile")
+def icp_version(request: HttpRequest, pk: int) -> HttpResponse:
+    return _icp_version_page(request, get_object_or_404(selectors.icp_versions(), pk=pk))
 
 
 @require_POST
 @require_perm("leads.publish_icpprofile")
 def icp_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publishing cannot be undone: refused (422, the page with the form's errors) without a confirmation and a
+    reason; the reason is kept on the version."""
     version = get_object_or_404(selectors.icp_versions(), pk=pk)
+    form = ICPPublishForm(request.POST)
+    if not form.is_valid():
+        return _icp_version_page(request, version, publish_form=form, status=422)
     try:
-        services.icp_version_publish(version=version, user=request.user)
+        services.icp_version_publish(version=version, reason=form.cleaned_data["reason"], user=request.user)
     except services.ICPError as exc:
         messages.error(request, str(exc))
     else:

@@ -1,15 +1,35 @@
-from decimal import Decimal
-
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
 
-from partners.models import FeeAgreement, FeeTier, Partner, ReferralMode
+from common.forms import (
+    AmountField,
+    ConfirmField,
+    CurrencyField,
+    ReasonField,
+    amount_convention,
+    bound_currency,
+    convention_text,
+)
+from common.money import EXAMPLES
+from partners.models import FeeAgreement, FeeTier, Partner, Referral, ReferralMode
 
 TIER_ROWS = 3
 TIER_FIELDS = ("per_referral", "per_accepted", "per_conversion", "percent_of_deal")
 
 
 class FeeAgreementForm(forms.ModelForm):
+    """Amounts are text read in the partner's convention (`Partner.decimal_separator`) and the agreement's currency."""
+
+    currency = CurrencyField(label="Currency", help_text="ISO 4217 code, such as EUR.")
+    per_referral = AmountField(label="Per referral sent", min_value=0)
+    per_accepted = AmountField(label="Per accepted referral", min_value=0)
+    per_conversion = AmountField(label="Per conversion (flat)", min_value=0)
+    percent_of_deal = AmountField(
+        label="Percentage of the deal", percent=True, max_digits=5, min_value=0, max_value=100
+    )
+    percent_cap = AmountField(
+        label="Percentage cap per deal", required=False, min_value=0, help_text="Most the percentage can earn per deal."
+    )
+
     class Meta:
         model = FeeAgreement
         fields = [
@@ -42,11 +62,10 @@ class FeeAgreementForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("per_referral", "per_accepted", "per_conversion", "percent_of_deal", "percent_cap"):
-            self.fields[name].validators.append(MinValueValidator(Decimal(0), "Must not be negative."))
-            self.fields[name].widget.attrs["min"] = "0"
-        self.fields["percent_of_deal"].validators.append(MaxValueValidator(Decimal(100), "At most 100%%."))
-        self.fields["percent_of_deal"].widget.attrs["max"] = "100"
+        self.decimal_separator = self.instance.partner.decimal_separator
+        self.amount_currency = bound_currency(self, default=self.instance.currency or None)
+        amount_convention(self, decimal_separator=self.decimal_separator, currency=self.amount_currency)
+        self.convention = convention_text(self.decimal_separator)
         _style(self)
 
     def clean(self):
@@ -70,21 +89,16 @@ class TierForm(forms.Form):
     """One volume tier: from the Nth referral in a month, these amounts replace the base ones (blank = base)."""
 
     min_monthly_referrals = forms.IntegerField(label="From this many a month", min_value=2, required=False)
-    per_referral = forms.DecimalField(
-        label="Per referral", max_digits=14, decimal_places=2, min_value=0, required=False
-    )
-    per_accepted = forms.DecimalField(
-        label="Per accepted", max_digits=14, decimal_places=2, min_value=0, required=False
-    )
-    per_conversion = forms.DecimalField(
-        label="Per conversion", max_digits=14, decimal_places=2, min_value=0, required=False
-    )
-    percent_of_deal = forms.DecimalField(
-        label="% of deal", max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False
+    per_referral = AmountField(label="Per referral", min_value=0, required=False)
+    per_accepted = AmountField(label="Per accepted", min_value=0, required=False)
+    per_conversion = AmountField(label="Per conversion", min_value=0, required=False)
+    percent_of_deal = AmountField(
+        label="% of deal", percent=True, max_digits=5, min_value=0, max_value=100, required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, decimal_separator: str = ".", currency: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        amount_convention(self, decimal_separator=decimal_separator, currency=currency)
         _style(self)
 
     def clean(self):
@@ -115,6 +129,14 @@ class BaseTierFormSet(forms.BaseFormSet):
 TierFormSet = forms.formset_factory(TierForm, formset=BaseTierFormSet, extra=0)
 
 
+def agreement_forms(data, agreement: FeeAgreement) -> tuple[FeeAgreementForm, BaseTierFormSet]:
+    """The agreement form and its tier rows, all reading amounts in the partner's convention and the currency."""
+    form = FeeAgreementForm(data, instance=agreement)
+    convention = {"decimal_separator": form.decimal_separator, "currency": form.amount_currency}
+    tiers = TierFormSet(data, prefix="tiers", initial=tier_initial(agreement), form_kwargs=convention)
+    return form, tiers
+
+
 def tier_initial(agreement: FeeAgreement) -> list[dict]:
     """The agreement's tiers, then blank rows up to TIER_ROWS."""
     rows: list[FeeTier] = list(agreement.tiers.all()) if agreement.pk else []
@@ -131,23 +153,35 @@ class ReferralSendForm(forms.Form):
 
 
 class OutcomeForm(forms.Form):
+    """An outcome recorded on the partner's behalf; the deal value is read in the partner's convention."""
+
     action = forms.ChoiceField(choices=[(a, a) for a in ("accept", "decline", "convert", "lose")])
     reason = forms.CharField(max_length=300, required=False)
-    deal_value = forms.CharField(max_length=30, required=False)
-    currency = forms.CharField(max_length=3, required=False)
+    deal_value = AmountField(label="Deal value", required=False)
+    currency = CurrencyField(label="Currency", required=False)
 
-    def clean_currency(self):
-        return self.cleaned_data["currency"].strip().upper()
+    def __init__(self, *args, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decimal_separator = referral.partner.decimal_separator
+        terms_currency = (referral.fee_terms or {}).get("currency") or None
+        currency = bound_currency(self, default=terms_currency)
+        amount_convention(self, decimal_separator=self.decimal_separator, currency=currency)
 
     def clean(self):
         data = super().clean()
-        if data.get("action") == "convert" and not data.get("deal_value", "").strip():
-            self.add_error("deal_value", "Give the deal value, like 12000 or 12000.50.")
+        if data.get("action") == "convert" and data.get("deal_value") is None and "deal_value" not in self.errors:
+            self.add_error("deal_value", f"Give the deal value, like {EXAMPLES[self.decimal_separator]}.")
         return data
 
 
 class ReverseForm(forms.Form):
-    reason = forms.CharField(max_length=300, required=False)
+    """Reversing a conversion cannot be undone (the referral becomes lost, each conversion fee gets a negative
+    ledger row): the page lists that, and asks for a ticked confirmation and a reason in a few words."""
+
+    confirm = ConfirmField(label="I understand this cannot be undone")
+    reason = ReasonField(
+        label="Why the conversion did not stand", min_words=3, example="The customer cancelled and was refunded"
+    )
 
 
 def errors_text(form: forms.Form) -> str:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from common.forms import AmountField, CurrencyField, amount_convention, bound_currency
 from partners import fees, links, services
 from partners.models import Referral, ReferralMode, ReferralStatus
 from partners.services import ReferralError
@@ -42,17 +43,22 @@ class DeclineForm(forms.Form):
 
 
 class ConvertForm(forms.Form):
-    deal_value = forms.CharField(label="Deal value", max_length=30)
-    currency = forms.CharField(label="Currency", max_length=3, required=False)
+    """The deal value as the partner writes amounts (`Partner.decimal_separator`), in the agreement's currency."""
+
+    deal_value = AmountField(label="Deal value")
+    currency = CurrencyField(label="Currency", required=False)
+
+    def __init__(self, *args, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        terms_currency = (referral.fee_terms or {}).get("currency") or None
+        currency = bound_currency(self, default=terms_currency)
+        amount_convention(self, decimal_separator=referral.partner.decimal_separator, currency=currency)
 
     def clean_deal_value(self):
         try:
             return services.parse_deal_value(self.cleaned_data["deal_value"])
         except ReferralError as exc:
             raise forms.ValidationError(str(exc)) from None
-
-    def clean_currency(self):
-        return self.cleaned_data["currency"].strip().upper()
 
 
 class LoseForm(forms.Form):
@@ -61,6 +67,11 @@ class LoseForm(forms.Form):
 
 FINAL = (ReferralStatus.DECLINED, ReferralStatus.EXPIRED, ReferralStatus.CONVERTED, ReferralStatus.LOST)
 FORMS = {"decline": DeclineForm, "convert": ConvertForm, "lose": LoseForm}
+
+
+def _form(action: str, referral: Referral, *, data=None, initial=None) -> forms.Form:
+    extra = {"referral": referral} if action == "convert" else {}
+    return FORMS[action](data, initial=initial, auto_id=f"{action}-%s", **extra)
 
 
 def _actions(referral: Referral) -> tuple[str, ...]:
@@ -133,11 +144,11 @@ def partner_link(request: HttpRequest, token: str) -> HttpResponse:
     except links.LinkError as exc:
         return render(request, TEMPLATE, {"link_error": str(exc)}, status=410 if exc.expired else 404)
     initial = {"convert": {"currency": (referral.fee_terms or {}).get("currency", "")}}
-    forms_ = {action: cls(initial=initial.get(action), auto_id=f"{action}-%s") for action, cls in FORMS.items()}
+    forms_ = {action: _form(action, referral, initial=initial.get(action)) for action in FORMS}
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action in FORMS:
-            forms_[action] = FORMS[action](request.POST, auto_id=f"{action}-%s")
+            forms_[action] = _form(action, referral, data=request.POST)
         try:
             _act(referral, action, forms_.get(action))
         except ReferralError as exc:

@@ -10,15 +10,7 @@ from config.roles import require_perm
 from leads.models import Lead
 from partners import matching, selectors, services
 from partners.filters import PartnerFilter, ReferralFilter
-from partners.forms import (
-    FeeAgreementForm,
-    OutcomeForm,
-    ReferralSendForm,
-    ReverseForm,
-    TierFormSet,
-    errors_text,
-    tier_initial,
-)
+from partners.forms import OutcomeForm, ReferralSendForm, ReverseForm, agreement_forms, errors_text
 from partners.models import FeeAgreement, Partner, Referral, ReferralMode
 from partners.services import ReferralError
 from partners.tables import PartnerTable, ReferralTable
@@ -64,8 +56,7 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _agreement_page(request: HttpRequest, agreement: FeeAgreement) -> HttpResponse:
     """The agreement form and up to three tier rows; POST saves both through `fee_agreement_save`."""
-    form = FeeAgreementForm(request.POST or None, instance=agreement)
-    tiers = TierFormSet(request.POST or None, prefix="tiers", initial=tier_initial(agreement))
+    form, tiers = agreement_forms(request.POST or None, agreement)
     status = 200
     if request.method == "POST":
         if form.is_valid() and tiers.is_valid():
@@ -156,7 +147,7 @@ def _record_outcome(referral: Referral, data: dict, actor) -> None:
 @require_perm("partners.record_outcome")
 def referral_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_object_or_404(selectors.referral_detail(), pk=pk)
-    form = OutcomeForm(request.POST)
+    form = OutcomeForm(request.POST, referral=referral)
     try:
         if not form.is_valid():
             raise ReferralError(errors_text(form))

@@ -53,8 +53,13 @@ def icp_version_validate(*, version: ICPVersion) -> list[str]:
 
 
 @transaction.atomic
-def icp_version_publish(*, version: ICPVersion, user=None) -> ICPVersion:
-    """Freeze a draft: it becomes the version in force, the previous one retires, open leads are re-checked."""
+def icp_version_publish(*, version: ICPVersion, reason: str, user=None) -> ICPVersion:
+    """Freeze a draft: it becomes the version in force, the previous one retires, open leads are re-checked.
+
+    It cannot be undone, so it says why: the reason is kept in the version's notes with who published it, when."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ICPError("Say why this version is published.")
     version = ICPVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != ICPVersionStatus.DRAFT:
         raise ICPError(f"Only a draft can be published; v{version.number} is {version.get_status_display().lower()}.")
@@ -66,7 +71,10 @@ def icp_version_publish(*, version: ICPVersion, user=None) -> ICPVersion:
     version.status = ICPVersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = user
-    version.save(update_fields=["status", "published_at", "published_by"])
+    who = (user.get_full_name() or user.get_username()) if user is not None else "the system"
+    stamp = f"Published {timezone.localtime(version.published_at):%Y-%m-%d %H:%M} by {who}: {reason}"
+    version.notes = f"{version.notes.rstrip()}\n\n{stamp}" if version.notes.strip() else stamp
+    version.save(update_fields=["status", "published_at", "published_by", "notes"])
     from leads.tasks import requalify_profile
 
     transaction.on_commit(lambda: requalify_profile.delay(version_id=version.pk))

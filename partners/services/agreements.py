@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.money import CURRENCY_CODES
 from partners.models import (
     FeeAgreement,
     FeeTier,
@@ -40,8 +41,8 @@ def fee_agreement_save(*, agreement: FeeAgreement, tiers: list[dict] | None = No
         errors["valid_from"] = ["Overlaps another agreement with this partner; end that one first (set its last day)."]
     if agreement.percent_cap is not None and not agreement.percent_of_deal:
         errors["percent_cap"] = ["A cap only applies with a percentage of the deal."]
-    if len(agreement.currency) != 3 or not agreement.currency.isalpha():
-        errors["currency"] = ["Use a three-letter currency code such as EUR."]
+    if agreement.currency.upper() not in CURRENCY_CODES:  # ISO 4217: "pounds" or "POU" is not a currency
+        errors["currency"] = ["Use an ISO 4217 currency code such as EUR."]
     thresholds = [t["min_monthly_referrals"] for t in tiers or []]
     if len(thresholds) != len(set(thresholds)):
         errors["tiers"] = ["Two tiers start at the same monthly volume."]

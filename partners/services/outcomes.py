@@ -1,12 +1,13 @@
 """A referral after it is sent: the partner's answer, the outcome, reversal, and re-offering the lead."""
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.money import AmountError, parse_amount
 from leads.models import Band, Lead, LeadStatus
 from leads.services import lead_event_record, lead_transition
 from partners import fees, matching
@@ -168,18 +169,18 @@ def _reoffer_or_return(referral: Referral, lead: Lead, *, now: datetime) -> None
     )
 
 
-def parse_deal_value(raw: str | Decimal | None) -> Decimal:
-    """A deal value from a form or link page: "12000", "12,000.50"; refused when not a positive amount."""
+def parse_deal_value(raw: str | Decimal | None, *, decimal_separator: str = ".") -> Decimal:
+    """A deal value: a Decimal (forms read the text in the partner's convention) or text such as "12,000.50"
+    read by `common.money.parse_amount` ("12.500,50" with decimal_separator=","); refused when not positive."""
     if isinstance(raw, Decimal):
         value = raw
     else:
-        text = (raw or "").strip().replace(",", "").replace(" ", "")
-        if not text:
+        if not (raw or "").strip():
             raise ReferralError("Give the deal value.")
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ReferralError(f"“{raw}” is not an amount; write it like 12000 or 12000.50.") from None
+            value = parse_amount(raw, decimal_separator=decimal_separator)
+        except AmountError as exc:
+            raise ReferralError(str(exc)) from None
     if not value.is_finite() or value <= 0:
         raise ReferralError("The deal value must be more than zero.")
     if value >= Decimal("1e12"):

@@ -143,18 +143,31 @@ def test_icp_publish_freezes_draft_and_retires_previous(bank_source, django_capt
     draft = services.icp_draft_create(profile=current.profile)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        services.icp_version_publish(version=draft)
+        services.icp_version_publish(version=draft, reason="Credit scores from the new bureau", user=None)
 
     current.refresh_from_db()
     draft.refresh_from_db()
     assert (current.status, draft.status) == ("retired", "published")
     assert draft.criteria.count() == 2
     assert len(callbacks) == 1  # the re-qualification task is enqueued after commit
+    assert draft.notes == f"Published {timezone.localtime(draft.published_at):%Y-%m-%d %H:%M} by the system: " + (
+        "Credit scores from the new bureau"
+    )
+
+
+def test_icp_publish_needs_a_reason(bank_source):
+    draft = services.icp_draft_create(profile=ICPVersion.objects.get().profile)
+
+    with pytest.raises(services.ICPError, match="Say why this version is published"):
+        services.icp_version_publish(version=draft, reason="  ")
+
+    draft.refresh_from_db()
+    assert (draft.status, draft.notes) == ("draft", "")
 
 
 def test_icp_publish_refuses_a_published_version(bank_source):
     with pytest.raises(services.ICPError, match="Only a draft"):
-        services.icp_version_publish(version=ICPVersion.objects.get())
+        services.icp_version_publish(version=ICPVersion.objects.get(), reason="Publish it once more")
 
 
 def test_icp_whatif_counts_moves_between_bands(bank_source):

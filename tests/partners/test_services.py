@@ -153,8 +153,10 @@ def test_fee_agreement_save_agreements_of_other_partners_do_not_overlap(agreemen
             {"valid_to": ["The last day is before the first day."]},
         ),
         ({"percent_cap": D("500.00")}, None, {"percent_cap": ["A cap only applies with a percentage of the deal."]}),
-        ({"currency": "EURO"}, None, {"currency": ["Use a three-letter currency code such as EUR."]}),
-        ({"currency": "E1R"}, None, {"currency": ["Use a three-letter currency code such as EUR."]}),
+        ({"currency": "EURO"}, None, {"currency": ["Use an ISO 4217 currency code such as EUR."]}),
+        ({"currency": "E1R"}, None, {"currency": ["Use an ISO 4217 currency code such as EUR."]}),
+        ({"currency": "POU"}, None, {"currency": ["Use an ISO 4217 currency code such as EUR."]}),  # not ISO 4217
+        ({"currency": "XAU"}, None, {"currency": ["Use an ISO 4217 currency code such as EUR."]}),  # gold, not money
         (
             {},
             [{"min_monthly_referrals": 11}, {"min_monthly_referrals": 11, "per_accepted": D("40")}],

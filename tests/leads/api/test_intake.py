@@ -103,6 +103,8 @@ def test_intake_records_consent_with_wording_version(client, key):
         ({**LEAD, "country": "Narnia"}, {"country"}),
         ({**LEAD, "latitude": 51.5}, {"longitude"}),
         ({**LEAD, "budget": 100}, {"budget_currency"}),
+        ({**LEAD, "budget": 100, "budget_currency": "POU"}, {"budget_currency"}),  # not ISO 4217
+        ({**LEAD, "budget": 100, "budget_currency": "XAU"}, {"budget_currency"}),  # gold, not money
         ({**LEAD, "budget": 10.125, "budget_currency": "GBP"}, {"budget"}),
         ({**LEAD, "credit_score": 2000}, {"credit_score"}),
         (
@@ -119,6 +121,19 @@ def test_intake_bad_input_is_422_with_field_errors(client, key, body, fields):
     assert set(response.json()["errors"]) == fields
     assert Lead.objects.count() == 0
     assert LeadEvent.objects.count() == 0
+
+
+def test_intake_budget_currency_is_checked_against_iso_4217(client, key):
+    refused = post(client, {**LEAD, "budget": 100, "budget_currency": "POU"}, key)
+    accepted = post(client, {**LEAD, "budget": 100, "budget_currency": "gbp"}, key)
+
+    assert refused.status_code == 422
+    assert any(
+        "'POU' is not an ISO 4217 currency code: use its three letters, such as EUR, GBP or USD." in message
+        for message in refused.json()["errors"]["budget_currency"]
+    )
+    assert accepted.status_code in (200, 201)
+    assert Lead.objects.get().budget_currency == "GBP"
 
 
 def test_intake_rate_limit_per_key(client, key, settings):

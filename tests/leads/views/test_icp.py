@@ -1,8 +1,12 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads.models import ICPVersion
 from tests.factories import CriterionFactory, ICPVersionFactory, LeadSourceFactory
+
+CONFIRM_MISSING = "Tick “I understand this version goes into force and cannot be unpublished” to confirm."
+SHORT_REASON = "Give the reason in a few words (at least 3), such as “Raise the minimum company size to 50 employees”."
 
 
 @pytest.fixture
@@ -34,26 +38,79 @@ def test_icp_version_page_hides_publish_from_sales_ops(client, sales_user, draft
     assert "Publish v2" not in response.text
 
 
-def test_icp_publish_by_manager(client, manager_user, draft, django_capture_on_commit_callbacks):
+PUBLISH = {"reason": "Only firms of fifty or more people buy", "confirm": "on"}
+
+
+def test_icp_publish_by_manager_keeps_the_reason(client, manager_user, draft, django_capture_on_commit_callbacks):
     client.force_login(manager_user)
 
     with django_capture_on_commit_callbacks():
-        response = client.post(reverse("leads:icp_publish", args=[draft.pk]), follow=True)
+        response = client.post(reverse("leads:icp_publish", args=[draft.pk]), PUBLISH, follow=True)
 
     draft.refresh_from_db()
     assert draft.status == "published"
     assert ICPVersion.objects.get(number=1).status == "retired"
     assert "is now in force" in response.text
+    when = timezone.localtime(draft.published_at)
+    assert draft.notes == f"Published {when:%Y-%m-%d %H:%M} by manager: Only firms of fifty or more people buy"
+    page = client.get(reverse("leads:icp_version", args=[draft.pk]))
+    assert "by manager: Only firms of fifty or more people buy" in page.text
+
+
+def test_icp_version_page_lists_what_publishing_does_and_asks_for_confirmation(client, manager_user, draft):
+    client.force_login(manager_user)
+
+    response = client.get(reverse("leads:icp_version", args=[draft.pk]))
+
+    assert "This cannot be undone:" in response.text
+    assert "v2 becomes the version in force and can no longer be edited" in response.text
+    assert 'name="reason"' in response.text
+    assert 'type="checkbox" name="confirm"' in response.text
+    assert "I understand this version goes into force and cannot be unpublished" in response.text
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({}, {"reason": ["This field is required."], "confirm": [CONFIRM_MISSING]}),
+        ({"reason": "Only firms of fifty or more people buy"}, {"confirm": [CONFIRM_MISSING]}),
+        ({"confirm": "on", "reason": "update"}, {"reason": [SHORT_REASON]}),
+        ({"confirm": "on", "reason": "x y z ..."}, {"reason": [SHORT_REASON]}),
+    ],
+    ids=["nothing", "no-confirmation", "one-word", "not-words"],
+)
+def test_icp_publish_without_confirmation_and_reason_is_422(client, manager_user, draft, data, errors):
+    client.force_login(manager_user)
+
+    response = client.post(reverse("leads:icp_publish", args=[draft.pk]), data)
+
+    assert response.status_code == 422
+    assert response.context["publish_form"].errors == errors
+    for messages in errors.values():
+        assert f'data-field="{"confirm" if "Tick" in messages[0] else "reason"}">{messages[0]}<' in response.text
+    draft.refresh_from_db()
+    assert (draft.status, draft.notes) == ("draft", "")
+    assert ICPVersion.objects.get(number=1).status == "published"
 
 
 def test_icp_publish_twice_says_why(client, manager_user, draft, django_capture_on_commit_callbacks):
     client.force_login(manager_user)
     with django_capture_on_commit_callbacks():
-        client.post(reverse("leads:icp_publish", args=[draft.pk]))
+        client.post(reverse("leads:icp_publish", args=[draft.pk]), PUBLISH)
 
-    response = client.post(reverse("leads:icp_publish", args=[draft.pk]), follow=True)
+    response = client.post(reverse("leads:icp_publish", args=[draft.pk]), PUBLISH, follow=True)
 
     assert "Only a draft can be published" in response.text
+
+
+def test_icp_publish_refuses_sales_ops(client, sales_user, draft):
+    client.force_login(sales_user)
+
+    response = client.post(reverse("leads:icp_publish", args=[draft.pk]), PUBLISH)
+
+    assert response.status_code == 403
+    draft.refresh_from_db()
+    assert draft.status == "draft"
 
 
 def test_icp_version_missing_is_404(client, manager_user, db):

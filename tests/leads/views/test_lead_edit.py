@@ -1,5 +1,7 @@
 """The lead edit page: saves through lead_update, which re-checks the ICP and hands a nurtured lead back."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -69,6 +71,60 @@ def test_edit_with_bad_data_is_422_with_the_field_named_and_nothing_saved(sales_
     assert "Enter a valid email address." in response.text
     assert lead.credit_score == 500
     assert not lead.events.filter(verb="updated").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("budget", "currency", "stored"),
+    [
+        ("12.500,50", "EUR", Decimal("12500.50")),
+        ("12,500.50", "GBP", Decimal("12500.50")),
+        ("£1,234", "GBP", Decimal("1234.00")),
+        ("1,5", "eur", Decimal("1.50")),
+    ],
+)
+def test_edit_reads_the_budget_as_people_type_it(sales_client, budget, currency, stored):
+    lead = LeadFactory()
+
+    response = sales_client.post(
+        reverse("leads:edit", args=[lead.pk]), form_data(lead, budget=budget, budget_currency=currency)
+    )
+
+    lead.refresh_from_db()
+    assert response.status_code == 302
+    assert (lead.budget, lead.budget_currency) == (stored, currency.upper())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"budget": "1,234", "budget_currency": "EUR"}, "budget", "'1,234' is ambiguous: 1234 or 1.234? Write 1234"),
+        ({"budget": "€12", "budget_currency": "GBP"}, "budget", "'€12' is in EUR, but this amount is in GBP."),
+        ({"budget": "12.345", "budget_currency": "GBP"}, "budget", "which has 3 decimals"),
+        ({"budget": "100", "budget_currency": "POU"}, "budget_currency", "'POU' is not an ISO 4217 currency code"),
+    ],
+)
+def test_edit_refuses_an_unreadable_budget_or_currency(sales_client, changes, field, message):
+    lead = LeadFactory(budget=None, budget_currency="")
+
+    response = sales_client.post(reverse("leads:edit", args=[lead.pk]), form_data(lead, **changes))
+
+    lead.refresh_from_db()
+    assert response.status_code == 422
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert (lead.budget, lead.budget_currency) == (None, "")
+
+
+@pytest.mark.django_db
+def test_edit_page_budget_is_a_decimal_text_input_with_its_convention(sales_client):
+    lead = LeadFactory(budget=Decimal("12500.50"), budget_currency="EUR")
+
+    response = sales_client.get(reverse("leads:edit", args=[lead.pk]))
+
+    assert 'name="budget" id="id_budget" value="12500.50"' in response.text
+    assert 'inputmode="decimal"' in response.text
+    assert "With a decimal point or comma, like 12,500.50 or 12.500,50" in response.text
 
 
 @pytest.mark.django_db

@@ -231,3 +231,148 @@ def test_agreement_edit_of_missing_agreement_is_404(finance_client):
 @pytest.mark.django_db
 def test_agreement_edit_refuses_delete(finance_client, agreement):
     assert finance_client.delete(reverse("partners:agreement_edit", args=[agreement.pk])).status_code == 405
+
+
+# Amounts typed as the partner writes them, ISO currency codes ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_agreement_create_reads_amounts_in_the_partners_convention(finance_client):
+    partner = PartnerFactory(decimal_separator=",")
+    data = agreement_post(
+        per_accepted="1.250,50",
+        per_conversion="1,5",  # one and a half, with a decimal comma
+        percent_of_deal="7,5 %",
+        percent_cap="€ 2.000",
+        **{
+            "tiers-0-min_monthly_referrals": "10",
+            "tiers-0-per_accepted": "1.500,00",
+            "tiers-0-percent_of_deal": "8,25",
+        },
+    )
+
+    response = finance_client.post(reverse("partners:agreement_create", args=[partner.pk]), data)
+
+    assert response.status_code == 302
+    agreement = FeeAgreement.objects.get(partner=partner)
+    assert (agreement.per_accepted, agreement.per_conversion, agreement.percent_of_deal, agreement.percent_cap) == (
+        Decimal("1250.50"),
+        Decimal("1.50"),
+        Decimal("7.50"),
+        Decimal("2000.00"),
+    )
+    assert list(agreement.tiers.values_list("per_accepted", "percent_of_deal")) == [
+        (Decimal("1500.00"), Decimal("8.25"))
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("separator", "overrides", "field", "message"),
+    [
+        (
+            ".",
+            {"per_conversion": "1,5"},  # not stored as 15
+            "per_conversion",
+            "'1,5' is not an amount with '.' as the decimal mark: ',' separates thousands in groups of three digits "
+            "(like 1,500). With ',' as the decimal mark it would read 1.50; check the convention.",
+        ),
+        (
+            ".",
+            {"per_accepted": "12.500,50"},
+            "per_accepted",
+            "'12.500,50' has separators after the decimal mark '.'. With ',' as the decimal mark it would read "
+            "12500.50; check the convention.",
+        ),
+        (
+            ",",
+            {"per_accepted": "12,345"},
+            "per_accepted",
+            "'12,345' read as 12.345 with ',' as the decimal mark, which has 3 decimals; EUR amounts have at most 2 "
+            "decimals. With '.' as the decimal mark it would read 12345; check the convention.",
+        ),
+        (".", {"per_accepted": "£20"}, "per_accepted", "'£20' is in GBP, but this amount is in EUR."),
+        (".", {"percent_of_deal": "€5"}, "percent_of_deal", "'€5' is a percentage: leave out the currency."),
+        (".", {"percent_of_deal": "100.5%"}, "percent_of_deal", "At most 100%."),
+        (
+            ".",
+            {"per_accepted": "1e3"},
+            "per_accepted",
+            "'1e3' is not an amount: write all the digits, not an exponent.",
+        ),
+        (".", {"per_accepted": "NaN"}, "per_accepted", "'NaN' is not an amount: it has no digits."),
+        (".", {"per_accepted": "(20)"}, "per_accepted", "Must not be negative."),
+        (".", {"per_accepted": "9" * 13}, "per_accepted", f"'{'9' * 13}' is too large."),
+        (".", {"per_accepted": "20", "currency": "JPY", "per_conversion": "1.50"}, "per_conversion", "JPY amounts"),
+        (
+            ".",
+            {"currency": "pounds"},
+            "currency",
+            "'pounds' is not an ISO 4217 currency code: use its three letters (GBP for pounds?).",
+        ),
+        (
+            ".",
+            {"currency": "POU"},
+            "currency",
+            "'POU' is not an ISO 4217 currency code: use its three letters, such as EUR, GBP or USD.",
+        ),
+    ],
+)
+def test_agreement_create_refuses_amounts_and_currencies_with_a_message(
+    finance_client, separator, overrides, field, message
+):
+    partner = PartnerFactory(decimal_separator=separator)
+
+    response = finance_client.post(reverse("partners:agreement_create", args=[partner.pk]), agreement_post(**overrides))
+
+    assert response.status_code == 422
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert f'data-field="{field}">' in response.text
+    assert not FeeAgreement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_agreement_create_refuses_a_tier_amount_in_the_wrong_convention(finance_client):
+    partner = PartnerFactory(decimal_separator=".")
+    data = agreement_post(**{"tiers-0-min_monthly_referrals": "10", "tiers-0-per_conversion": "1,5"})
+
+    response = finance_client.post(reverse("partners:agreement_create", args=[partner.pk]), data)
+
+    assert response.status_code == 422
+    assert (
+        response.context["tiers"]
+        .forms[0]
+        .errors["per_conversion"][0]
+        .startswith("'1,5' is not an amount with '.' as the decimal mark")
+    )
+    assert not FeeAgreement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_agreement_currency_is_stored_as_its_iso_code(finance_client):
+    partner = PartnerFactory()
+
+    response = finance_client.post(
+        reverse("partners:agreement_create", args=[partner.pk]), agreement_post(currency=" gbp ", percent_cap="£300")
+    )
+
+    assert response.status_code == 302
+    assert FeeAgreement.objects.get(partner=partner).currency == "GBP"
+
+
+@pytest.mark.django_db
+def test_agreement_pages_show_amounts_and_the_convention_as_the_partner_writes(finance_client):
+    agreement = FeeAgreementFactory(partner__decimal_separator=",")
+    FeeTier.objects.create(agreement=agreement, min_monthly_referrals=8, per_conversion=Decimal("1200.50"))
+
+    response = finance_client.get(reverse("partners:agreement_edit", args=[agreement.pk]))
+
+    html = response.text
+    assert "with a <strong>decimal comma, like 12.500,50</strong>" in html
+    assert 'name="per_conversion" value="100,00" inputmode="decimal"' in html
+    assert 'name="tiers-0-per_conversion" value="1200,50"' in html
+    assert 'placeholder="0,00"' in html
+    assert (
+        '<div class="form-text" data-testid="convention-percent_of_deal">Written with a decimal comma, like 7,5%.</div>'
+    ) in html
+    assert 'type="number"' not in html.split('name="per_conversion"')[0].rsplit("<input", 1)[-1]

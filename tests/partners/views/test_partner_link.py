@@ -14,7 +14,7 @@ from django.urls import resolve, reverse
 
 from partners import links
 from partners.links import referral_from_token, referral_token
-from partners.models import FeeAccrual, Referral
+from partners.models import FeeAccrual, Partner, Referral
 from partners.services import referral_accept, referral_convert, referral_decline, referral_expire, referral_send
 from tests.conftest import make_user
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory
@@ -254,11 +254,72 @@ def test_partner_link_convert_bad_deal_value_names_the_field_and_keeps_input(cli
     response = client.post(url(accepted), {"action": "convert", "deal_value": "twelve grand", "currency": "EUR"})
 
     assert response.status_code == 422
-    assert "Deal value: “twelve grand” is not an amount; write it like 12000 or 12000.50." in response.text
+    assert "Deal value: &#x27;twelve grand&#x27; is not an amount: it has no digits." in response.text
     assert 'value="twelve grand"' in response.text
     assert 'class="form-control is-invalid"' in response.text
     assert refreshed(accepted).status == "accepted"
     assert accruals(accepted) == {"accepted": Decimal("25.00")}
+
+
+@pytest.mark.parametrize(
+    ("separator", "typed", "stored"),
+    [
+        (",", "12.500,50", Decimal("12500.50")),
+        (",", "€ 12.500,50", Decimal("12500.50")),
+        (",", "1,5", Decimal("1.50")),
+        (".", "12,500.50", Decimal("12500.50")),
+        (".", "EUR 12,000", Decimal("12000.00")),
+    ],
+)
+def test_partner_link_convert_reads_the_deal_value_as_the_partner_writes_it(client, accepted, separator, typed, stored):
+    Partner.objects.filter(pk=accepted.partner_id).update(decimal_separator=separator)
+
+    response = client.post(url(accepted), {"action": "convert", "deal_value": typed, "currency": "EUR"})
+
+    assert response.status_code == 303
+    assert refreshed(accepted).deal_value == stored
+
+
+@pytest.mark.parametrize(
+    ("separator", "typed", "message"),
+    [
+        (
+            ".",
+            "1,5",
+            "Deal value: &#x27;1,5&#x27; is not an amount with &#x27;.&#x27; as the decimal mark: &#x27;,&#x27; "
+            "separates thousands in groups of three digits (like 1,500). With &#x27;,&#x27; as the decimal mark it "
+            "would read 1.50; check the convention.",
+        ),
+        (
+            ".",
+            "12.500,50",
+            "With &#x27;,&#x27; as the decimal mark it would read 12500.50; check the convention.",
+        ),
+        (",", "12,345", "which has 3 decimals; EUR amounts have at most 2 decimals."),
+        (",", "£12", "Deal value: &#x27;£12&#x27; is in GBP, but this amount is in EUR."),
+    ],
+)
+def test_partner_link_convert_refuses_what_does_not_fit_the_convention(client, accepted, separator, typed, message):
+    Partner.objects.filter(pk=accepted.partner_id).update(decimal_separator=separator)
+
+    response = client.post(url(accepted), {"action": "convert", "deal_value": typed, "currency": "EUR"})
+
+    assert response.status_code == 422
+    assert message in response.text
+    assert f'value="{typed}"' in response.text
+    assert refreshed(accepted).status == "accepted"
+    assert accruals(accepted) == {"accepted": Decimal("25.00")}
+
+
+def test_partner_link_shows_the_convention_next_to_the_deal_value(client, accepted):
+    Partner.objects.filter(pk=accepted.partner_id).update(decimal_separator=",")
+
+    html = client.get(url(accepted)).text
+
+    assert 'inputmode="decimal"' in html
+    assert 'placeholder="0,00"' in html
+    assert '<div class="form-text" id="convert-convention" data-testid="deal-convention">' in html
+    assert "Written with a decimal comma, like 12.500,50.</div>" in html
 
 
 def test_partner_link_convert_in_another_currency_is_refused(client, accepted):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from leads.models import LeadStatus
 from nurture.models import OutboundMessage
 from partners import services
-from partners.models import FeeAccrual, Referral
+from partners.models import FeeAccrual, Partner, Referral
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory, PartnerFactory
 
 
@@ -264,11 +264,55 @@ def test_outcome_convert_accrues_by_the_snapshot(sales_client, introduction):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
+    ("separator", "typed", "stored"),
+    [(",", "12.500,50", Decimal("12500.50")), (",", "1,5", Decimal("1.50")), (".", "12,500.50", Decimal("12500.50"))],
+)
+def test_outcome_convert_reads_the_deal_value_in_the_partners_convention(
+    sales_client, introduction, separator, typed, stored
+):
+    Partner.objects.filter(pk=introduction.partner_id).update(decimal_separator=separator)
+    services.referral_accept(referral=introduction)
+
+    response = outcome(sales_client, introduction, action="convert", deal_value=typed, currency="EUR")
+
+    assert response.status_code == 302
+    introduction.refresh_from_db()
+    assert introduction.deal_value == stored
+    assert introduction.accruals.get(kind="conversion_percent").amount == min(
+        (stored / 10).quantize(Decimal("0.01")), Decimal("500.00")
+    )
+
+
+@pytest.mark.django_db
+def test_referral_page_shows_the_partners_convention_next_to_the_deal_value(sales_client, introduction):
+    Partner.objects.filter(pk=introduction.partner_id).update(decimal_separator=",")
+    services.referral_accept(referral=introduction)
+
+    response = sales_client.get(reverse("partners:referral", args=[introduction.pk]))
+
+    assert 'inputmode="decimal"' in response.text
+    assert 'placeholder="0,00"' in response.text
+    assert (
+        '<div class="form-text" id="deal-convention" data-testid="deal-convention">'
+        "As Acme Lending writes amounts: decimal comma: 1.234,56.</div>"
+    ) in response.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
     ("deal_value", "currency", "message"),
     [
-        ("lots", "EUR", "“lots” is not an amount; write it like 12000 or 12000.50."),
-        ("", "EUR", "Deal value: Give the deal value, like 12000 or 12000.50."),
+        ("lots", "EUR", "Deal value: 'lots' is not an amount: it has no digits."),
+        ("", "EUR", "Deal value: Give the deal value, like 12,500.50."),
         ("500", "GBP", "Give the deal value in EUR, the currency of the fee agreement."),
+        ("€500", "GBP", "Deal value: '€500' is in EUR, but this amount is in GBP."),
+        ("1,5", "EUR", "Deal value: '1,5' is not an amount with '.' as the decimal mark"),  # never stored as 15
+        ("12.500,50", "EUR", "With ',' as the decimal mark it would read 12500.50; check the convention."),
+        (
+            "500",
+            "pounds",
+            "Currency: 'pounds' is not an ISO 4217 currency code: use its three letters (GBP for pounds?).",
+        ),
     ],
 )
 def test_outcome_convert_bad_input_is_422(sales_client, introduction, deal_value, currency, message):
@@ -372,13 +416,20 @@ def converted(introduction):
     return services.referral_convert(referral=introduction, deal_value="2000")
 
 
+REVERSE = {"reason": "Refunded in full after cancelling", "confirm": "on"}
+
+
+def reverse_post(client, referral, data):
+    return client.post(reverse("partners:referral_reverse", args=[referral.pk]), data)
+
+
 @pytest.mark.django_db
 def test_reverse_adds_negative_rows(finance_client, finance_user, converted):
-    response = finance_client.post(reverse("partners:referral_reverse", args=[converted.pk]), {"reason": "Refunded"})
+    response = reverse_post(finance_client, converted, REVERSE)
 
     assert response.status_code == 302
     converted.refresh_from_db()
-    assert (converted.status, converted.lost_reason) == ("lost", "Reversed: Refunded")
+    assert (converted.status, converted.lost_reason) == ("lost", "Reversed: Refunded in full after cancelling")
     assert accruals(converted) == [
         ("accepted", Decimal("25.00")),
         ("conversion", Decimal("100.00")),
@@ -391,20 +442,62 @@ def test_reverse_adds_negative_rows(finance_client, finance_user, converted):
     assert f"Conversion of {converted.tracking_code} reversed (-100.00 EUR, -200.00 EUR)." in page.text
 
 
+CONFIRM = "I understand this cannot be undone: Tick “I understand this cannot be undone” to confirm."
+FEW_WORDS = (
+    "Why the conversion did not stand: Give the reason in a few words (at least 3), such as "
+    "“The customer cancelled and was refunded”."
+)
+
+
 @pytest.mark.django_db
-def test_reverse_needs_a_reason(finance_client, converted):
-    response = finance_client.post(reverse("partners:referral_reverse", args=[converted.pk]), {"reason": ""})
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({}, f"{CONFIRM} Why the conversion did not stand: This field is required."),
+        ({"reason": "", "confirm": "on"}, "Why the conversion did not stand: This field is required."),
+        ({"reason": "Refunded in full after cancelling"}, CONFIRM),
+        ({"reason": "Refunded", "confirm": "on"}, FEW_WORDS),
+        ({"reason": "x y z 1 2 3", "confirm": "on"}, FEW_WORDS),
+    ],
+    ids=["nothing", "no-reason", "not-confirmed", "one-word", "not-words"],
+)
+def test_reverse_needs_a_confirmation_and_a_reason(finance_client, converted, data, error):
+    response = reverse_post(finance_client, converted, data)
 
     assert response.status_code == 422
-    assert response.context["error"] == "Say why the conversion is reversed."
+    assert response.context["error"] == error
     converted.refresh_from_db()
     assert converted.status == "converted"
     assert not converted.accruals.filter(kind="reversal").exists()
 
 
 @pytest.mark.django_db
+def test_reverse_keeps_the_reason_on_the_timeline_and_the_ledger(finance_client, converted):
+    reverse_post(finance_client, converted, REVERSE)
+
+    event = converted.lead.events.get(verb="conversion_reversed")
+    assert event.data["reason"] == "Refunded in full after cancelling"
+    assert {row.basis for row in converted.accruals.filter(kind="reversal")} == {
+        "Reverses “Conversion (flat)”: Refunded in full after cancelling",
+        "Reverses “Conversion (share of deal)”: Refunded in full after cancelling",
+    }
+
+
+@pytest.mark.django_db
+def test_referral_page_lists_what_reversing_does_and_asks_for_confirmation(finance_client, converted):
+    response = finance_client.get(reverse("partners:referral", args=[converted.pk]))
+
+    assert "This cannot be undone:" in response.text
+    assert "each conversion fee gets a negative ledger row" in response.text
+    assert (
+        '<input class="form-check-input" type="checkbox" name="confirm" value="on" id="reverse-confirm" required>'
+        in (response.text)
+    )
+
+
+@pytest.mark.django_db
 def test_reverse_of_an_unconverted_referral_is_422(finance_client, introduction):
-    response = finance_client.post(reverse("partners:referral_reverse", args=[introduction.pk]), {"reason": "Oops"})
+    response = reverse_post(finance_client, introduction, REVERSE)
 
     assert response.status_code == 422
     assert response.context["error"] == "This referral cannot be reversed: it has not converted."
@@ -412,7 +505,7 @@ def test_reverse_of_an_unconverted_referral_is_422(finance_client, introduction)
 
 @pytest.mark.django_db
 def test_reverse_refuses_sales_ops(sales_client, converted):
-    response = sales_client.post(reverse("partners:referral_reverse", args=[converted.pk]), {"reason": "Refunded"})
+    response = reverse_post(sales_client, converted, REVERSE)
 
     assert response.status_code == 403
     converted.refresh_from_db()
@@ -421,7 +514,7 @@ def test_reverse_refuses_sales_ops(sales_client, converted):
 
 @pytest.mark.django_db
 def test_reverse_of_missing_referral_is_404(finance_client):
-    assert finance_client.post(reverse("partners:referral_reverse", args=[999999]), {"reason": "x"}).status_code == 404
+    assert finance_client.post(reverse("partners:referral_reverse", args=[999999]), REVERSE).status_code == 404
 
 
 @pytest.mark.django_db
