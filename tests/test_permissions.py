@@ -70,6 +70,7 @@ POST_ONLY = {
     "triage:bulk": {SALES, ADMIN},
     "triage:refer": {SALES, ADMIN},
     "triage:enroll": {SALES, ADMIN},
+    "favicon": "the site's icon, which browsers fetch before anyone logs in",
     "triage:reply": {SALES, ADMIN},
     "triage:close": {SALES, ADMIN},
     "triage:override": {SALES, ADMIN},

@@ -59,7 +59,7 @@ def test_lead_table_sorts_and_filters_without_reloading(live_server, login):
     expect(page).to_have_url(f"{live_server.url}/leads/?q=&status=&source=&country=US")
     assert page.evaluate("window.__marker") == "same page"  # the table was swapped, not the page
     # htmx wires the links of swapped-in content once the swap has settled
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
     table.get_by_role("link", name="Lead").click()
     expect(page).to_have_url(f"{live_server.url}/leads/?q=&status=&source=&country=US&sort=name&page=1")
     assert page.evaluate("window.__marker") == "same page"

@@ -60,7 +60,7 @@ def open_lead(page, name: str):
     panel = page.get_by_role("region", name=f"Lead: {name}")
     expect(panel).to_be_visible()
     # htmx wires the panel's forms, and focuses it, once the swap has settled
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
     return panel
 
 
@@ -222,7 +222,7 @@ def test_keyboard_moves_opens_ticks_and_lists_shortcuts(live_server, page, works
     expect(panel).to_be_visible()
     assert Lead.objects.get(pk=second.pk).claimed_by == workspace["user"]
     # Once the swap settles the page focuses the new panel; a key pressed before that would lose its focus.
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
 
     page.keyboard.press("r")
     expect(panel.get_by_role("button", name="Introduce to Acme Lending")).to_be_focused()
