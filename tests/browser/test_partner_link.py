@@ -48,7 +48,7 @@ def test_partner_accepts_an_introduction_and_reports_the_customer(live_server, p
     won.get_by_label("Deal value").fill("12k")
     won.get_by_role("button", name="Record the customer").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "Deal value: “12k” is not an amount; write it like 12000 or 12000.50."
+        "Deal value: '12k' is not an amount: 'k' is not a currency code or symbol we know."
     )
     expect(won.get_by_label("Deal value")).to_have_value("12k")
 
