@@ -28,9 +28,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import logging
+import pickle
 import re
 import sys
+import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -49,7 +52,10 @@ from django.utils import timezone
 
 from common.money import CURRENCY_CODES, currency_code
 from leads.import_lease import ImportLeaseLost, LeaseKeeper, lease_check, lease_claim
-from leads.models import ImportJob, ImportRowError, ImportStatus, Lead, LeadEvent, LeadSource
+from leads.import_sqlite import KEY_BATCH, NewLeadRows, NewLeadRowWriter, db_value
+from leads.models import DisqualificationReason, ImportJob, ImportRowError, ImportStatus, Lead, LeadEvent, LeadSource
+from leads.services import published_version
+from leads.services.base import date_problem
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ PREVIEW_ROWS = 20
 SNIFF_BYTES = 64 * 1024
 ProgressCallback = Callable[[int, float], None]  # (rows read so far, fraction of the file read)
 BeforeCommit = Callable[["ImportResult"], None]  # called inside the import's transaction, just before it ends
+StoredCallback = Callable[[int], None]  # (records just stored): after each chunk, inside the transaction
 
 
 class ImportFileError(Exception):
@@ -687,6 +694,11 @@ def _parse_datetime(raw: str, default_tz) -> datetime:
     return value
 
 
+def _as_fragment(sentence: str) -> str:
+    """A service's sentence ("Must be from …") as the import words its messages ("must be from …")."""
+    return sentence[:1].lower() + sentence[1:].removesuffix(".")
+
+
 def _parse_country(raw: str) -> str:
     text = raw.strip()
     if len(text) == 2 and text.isalpha():
@@ -819,8 +831,8 @@ class RowParser:
         if "email" not in values and not any(e.column == self._header_of("email") for e in errors):
             errors.append(RowError(row, self._header_of("email"), "required: every lead needs an email address"))
         received_at = values.get("received_at")
-        if received_at is not None and received_at > self.now + timedelta(days=1):
-            errors.append(RowError(row, self._header_of("received_at"), "is in the future"))
+        if received_at is not None and (problem := date_problem("received_at", received_at, self.now)):
+            errors.append(RowError(row, self._header_of("received_at"), _as_fragment(problem)))
         if values.get("budget") is not None and not values.get("budget_currency"):
             symbol = values.pop("_budget_symbol", None)
             if symbol:
@@ -837,6 +849,8 @@ class RowParser:
             if given is True:
                 values[f"{kind}_consent_at"] = received_at or self.now
             elif isinstance(given, datetime):
+                if problem := date_problem("consent", given, self.now):  # the dates the API and edits accept too
+                    errors.append(RowError(row, self._header_of(f"{kind}_consent"), _as_fragment(problem)))
                 values[f"{kind}_consent_at"] = given
             if f"{kind}_consent_at" in values:
                 values.setdefault(f"{kind}_consent_version", DEFAULT_CONSENT_VERSION)
@@ -1075,10 +1089,11 @@ def import_file(
     progress: ProgressCallback | None = None,
     chunk_rows: int = CHUNK_ROWS,
     before_commit: BeforeCommit | None = None,
+    on_stored: StoredCallback | None = None,
 ) -> ImportResult:
     """Import a CSV of leads into `source`. ImportFileError (nothing stored) when the file as a whole is
     unusable; otherwise every row is stored or reported in `result.errors`. One transaction; `before_commit`
-    runs inside it with the result (an exception there stores nothing)."""
+    runs inside it with the result, `on_stored` after each chunk (an exception in either stores nothing)."""
     from leads.services import icp_attribute_keys
 
     csv_file = inspect_file(f)
@@ -1090,11 +1105,11 @@ def import_file(
     )
     label = label or "CSV import"
     actor_label = "" if actor is not None else f"import:{source.slug}"
-    store_class = PostgresStore if connection.vendor == "postgresql" else OrmStore
+    store_class = {"postgresql": PostgresStore, "sqlite": SqliteStore}.get(connection.vendor, OrmStore)
     try:
         _run(
             f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows,
-            before_commit,
+            before_commit, on_stored,
         )  # fmt: skip
     except IntegrityError as exc:
         if "unique" not in str(exc).lower():
@@ -1122,8 +1137,15 @@ def _quick_thread_handoffs() -> Iterator[None]:
 
 
 def _run(
-    f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows, before_commit
-) -> None:
+    f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows, before_commit,
+    on_stored,
+) -> None:  # fmt: skip
+    if store_class.prepares_first:
+        _run_prepared_first(
+            f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows,
+            before_commit, on_stored,
+        )  # fmt: skip
+        return
     threaded = connection.vendor == "postgresql"
     with transaction.atomic(), _quick_thread_handoffs() if threaded else nullcontext():
         store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
@@ -1133,17 +1155,85 @@ def _run(
         feed = _prefetched(chunks, result.timings) if threaded else chunks
         try:
             for chunk in feed:
-                created, updated = store.write(chunk)
-                result.created += created
-                result.updated += updated
+                _store_chunk(store, chunk, result, on_stored)
         finally:
             feed.close()  # stops the parsing thread when the database side fails
-        result.bands = store.finish()
-        result.timings.update(store.timings)
-        if before_commit is not None:
-            before_commit(result)
-        if result.dry_run:
-            transaction.set_rollback(True)
+        _finish(store, result, before_commit)
+
+
+def _run_prepared_first(
+    f, csv_file, parser, result, store_class, source, label, actor, actor_label, progress, chunk_rows, before_commit,
+    on_stored,
+) -> None:  # fmt: skip
+    """SQLite: read, check and encode the whole file first (spooled to a temporary file, one chunk in memory at a
+    time), then store it in one transaction, so the database's write lock is held only while prepared rows are
+    written. `timings["db_transaction"]`: how long it was held."""
+    store = store_class(source=source, label=label, actor=actor, actor_label=actor_label)
+    with _Spool() as spool:
+        started = time.perf_counter()
+        for chunk in _chunks(iter_rows(f, csv_file, progress), parser, result, chunk_rows):
+            spool.add(store.prepare(chunk))
+        result.timings["prepare"] = time.perf_counter() - started
+        started = time.perf_counter()
+        with store.waiting_for_the_lock(), transaction.atomic():
+            for chunk in spool.chunks():
+                _store_chunk(store, chunk, result, on_stored)
+            _finish(store, result, before_commit)
+        result.timings["db_transaction"] = time.perf_counter() - started
+
+
+def _store_chunk(store: _Store, chunk: list[Record], result: ImportResult, on_stored: StoredCallback | None) -> None:
+    created, updated = store.write(chunk)
+    result.created += created
+    result.updated += updated
+    if on_stored is not None:
+        on_stored(len(chunk))
+
+
+def _finish(store: _Store, result: ImportResult, before_commit: BeforeCommit | None) -> None:
+    """The end of the import's transaction: evaluate what needs it, let the caller check and record (its
+    `before_commit`), roll a dry run back."""
+    result.bands = store.finish()
+    result.timings.update(store.timings)
+    if before_commit is not None:
+        before_commit(result)
+    if result.dry_run:
+        transaction.set_rollback(True)
+
+
+class _Spool:
+    """Prepared chunks kept until the transaction stores them: the first in memory, the others in an anonymous
+    temporary file (deleted when closed, or by the operating system if the process dies), so a large file never
+    sits in memory whole."""
+
+    IN_MEMORY = 1
+
+    def __enter__(self) -> _Spool:
+        self.held: list[list[Record]] = []
+        self.file: IO[bytes] | None = None
+        self.count = 0
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def add(self, chunk: list[Record]) -> None:
+        if len(self.held) < self.IN_MEMORY:
+            self.held.append(chunk)
+            return
+        if self.file is None:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__
+        pickle.dump(chunk, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def chunks(self) -> Iterator[list[Record]]:
+        while self.held:
+            yield self.held.pop(0)
+        if self.file is not None:
+            self.file.seek(0)
+            for _ in range(self.count):
+                yield pickle.load(self.file)  # noqa: S301 - our own records, written by add() in this process
 
 
 def import_path(path: str | Path, **kwargs) -> ImportResult:
@@ -1152,6 +1242,8 @@ def import_path(path: str | Path, **kwargs) -> ImportResult:
 
 
 class _Store(ABC):
+    prepares_first = False  # True: `prepare` every chunk before the transaction begins (SQLite's write lock)
+
     def __init__(self, *, source: LeadSource, label: str, actor, actor_label: str):
         self.source = source
         self.label = label
@@ -1368,6 +1460,106 @@ class PostgresStore(_Store):
         return {band: n for band, n in bands.items() if n}
 
 
+class SqliteStore(OrmStore):
+    """SQLite: new leads are checked against the ICP and encoded before the import's transaction begins
+    (`prepare`, `leads.import_sqlite`), then stored with one executemany per table and chunk; rows whose lead
+    already exists are updated with one executemany and re-evaluated together at the end (`finish`)."""
+
+    prepares_first = True
+    LOCK_WAIT_SECONDS = 60  # how long the import waits for the write lock (others hold it for short writes)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.version = published_version(self.source.icp_profile_id)
+        self.rows = NewLeadRows(
+            source=self.source,
+            version=self.version,
+            reason_ids=dict(DisqualificationReason.objects.values_list("code", "id")),
+            label=self.label,
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            now=self.now,
+        )
+        self.writer = NewLeadRowWriter(has_version=self.version is not None)
+        self.new_bands: dict[str, int] = {}
+        self.lead_t, self.event_t = Lead._meta.db_table, LeadEvent._meta.db_table
+
+    @contextmanager
+    def waiting_for_the_lock(self) -> Iterator[None]:
+        """The import's transaction waits for the write lock longer than a request does, then restores the
+        connection's busy timeout."""
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout")
+            previous = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA busy_timeout = {self.LOCK_WAIT_SECONDS * 1000}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {previous}")
+
+    def prepare(self, records: list[Record]) -> list[Record]:
+        """Before the transaction: the verdict and INSERT parameters of each record, should it be new."""
+        for record in records:
+            self.rows.encode(record)
+        return records
+
+    def write(self, records: list[Record]) -> tuple[int, int]:
+        with self.timed("db_key_lookup"):
+            existing: dict[str, int] = {}
+            keys = [r.key for r in records]
+            for start in range(0, len(keys), KEY_BATCH):
+                found = Lead.objects.filter(source=self.source, external_id__in=keys[start : start + KEY_BATCH])
+                existing.update(found.exclude(external_id="").values_list("external_id", "pk"))
+        new = [r for r in records if r.key not in existing] if existing else records
+        updated = 0
+        with connection.cursor() as cursor:
+            if existing:
+                with self.timed("db_update"):
+                    updated = self._update(cursor, [r for r in records if r.key in existing], existing)
+            if new:
+                self.writer.write(cursor, new, self.timed)
+        for record in new:
+            self.new_bands[record.band] = self.new_bands.get(record.band, 0) + 1
+        return len(new), updated
+
+    def _update(self, cursor, records: list[Record], ids: dict[str, int]) -> int:
+        """Blank cells keep what is stored, do-not-contact is never cleared, attributes are merged."""
+        merge = ", ".join(
+            "do_not_contact = (do_not_contact OR COALESCE(%s, 0))"
+            if name == "do_not_contact"
+            else f"{name} = COALESCE(%s, {name})"
+            for name in LEAD_COLUMNS
+        )
+        now = db_value(self.now)
+        cursor.executemany(
+            f"UPDATE {self.lead_t} SET {merge}, attributes = json_patch(attributes, %s), updated_at = %s "  # noqa: S608 - our identifiers, values bound
+            "WHERE id = %s",
+            [
+                (*[db_value(r.values.get(name)) for name in LEAD_COLUMNS], json.dumps(r.attributes), now, ids[r.key])
+                for r in records
+            ],
+        )
+        events = []
+        for r in records:
+            fields = sorted([*r.values, *(f"attributes.{key}" for key in r.attributes)])
+            data = json.dumps({"import": self.label, "row": r.row, "fields": fields})
+            events.append((ids[r.key], self.actor_id, self.actor_label, data, now))
+        cursor.executemany(
+            f"INSERT INTO {self.event_t} (lead_id, verb, actor_id, actor_label, data, at) "  # noqa: S608 - our identifiers
+            "VALUES (%s, 'updated', %s, %s, %s, %s)",
+            events,
+        )
+        self.touched.extend(ids[r.key] for r in records)
+        return sum(1 for r in records if not r.repeat)
+
+    def finish(self) -> dict[str, int]:
+        bands = dict(self.new_bands)
+        for band, n in super().finish().items():
+            bands[band] = bands.get(band, 0) + n
+        return {band: n for band, n in bands.items() if n}
+
+
 # Import jobs (the page and its Celery task) -----------------------------------------------------------------
 
 PROGRESS_KEY = "leads:import-progress:{}"
@@ -1475,12 +1667,7 @@ def import_job_run(job_id: int) -> None:
     job = ImportJob.objects.select_related("source", "created_by").get(pk=job_id)
     key = PROGRESS_KEY.format(job.pk)
     with LeaseKeeper(job_id=job.pk, token=token) as keeper:
-
-        def progress(rows: int, fraction: float) -> None:
-            cache.set(key, {"rows": rows, "fraction": round(fraction, 3)}, 3600)
-            keeper.report(rows, fraction)
-            if keeper.lost:
-                raise ImportLeaseLost(f"Import job {job.pk} was taken from this run; stopping.")
+        progress = _JobProgress(key, keeper)
 
         def seal(result: ImportResult) -> None:  # inside the import's transaction, before it commits
             keeper.stop()
@@ -1497,7 +1684,8 @@ def import_job_run(job_id: int) -> None:
                     dry_run=job.dry_run,
                     label=job.original_name,
                     actor=job.created_by,
-                    progress=progress,
+                    progress=progress.read,
+                    on_stored=progress.stored,
                     before_commit=seal,
                 )
             if result.dry_run:
@@ -1515,6 +1703,33 @@ def import_job_run(job_id: int) -> None:
                       "The team has been told.")  # fmt: skip
             raise
     cache.set(key, {"rows": result.rows, "fraction": 1.0}, 3600)
+
+
+class _JobProgress:
+    """A running job's progress as one fraction, half reading the file and half storing what was read (the two
+    overlap on PostgreSQL; on SQLite storing follows reading): into the cache for the page, to the keeper for
+    the lease (and the sweep's "stopped at N %"). Stops the import once the keeper finds the lease lost."""
+
+    def __init__(self, key: str, keeper: LeaseKeeper):
+        self.key, self.keeper = key, keeper
+        self.rows, self.fraction_read, self.records_stored = 0, 0.0, 0
+
+    def read(self, rows: int, fraction: float) -> None:  # from whichever thread reads the file
+        self.rows, self.fraction_read = rows, fraction
+        self._publish()
+
+    def stored(self, records: int) -> None:  # after each chunk, inside the import's transaction
+        self.records_stored += records
+        self._publish()
+
+    def _publish(self) -> None:
+        rows_in_file = self.rows / self.fraction_read if self.fraction_read else 0
+        stored = min(self.records_stored / rows_in_file, 1.0) if rows_in_file else 0.0
+        fraction = (self.fraction_read + stored) / 2
+        cache.set(self.key, {"rows": self.rows, "fraction": round(fraction, 3)}, 3600)
+        self.keeper.report(self.rows, fraction)
+        if self.keeper.lost:
+            raise ImportLeaseLost(f"Import job {self.keeper.job_id} was taken from this run; stopping.")
 
 
 def _job_outcome_record(job, result: ImportResult) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -199,6 +200,36 @@ def test_a_run_whose_job_was_taken_over_meanwhile_stores_nothing_and_leaves_the_
     assert not Lead.objects.exists()
     assert not LeadEvent.objects.exists()
     assert not job.row_errors.exists()
+
+
+def test_a_run_whose_keeper_finds_the_lease_lost_stops_and_stores_nothing(monkeypatch):
+    job = ImportJobFactory(status=ImportStatus.QUEUED)
+    monkeypatch.setattr(LeaseKeeper, "lost", property(lambda keeper: True))  # e.g. the sweep failed the job
+
+    import_job_run(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == (ImportStatus.RUNNING, 0)  # left to whoever holds it now
+    assert not Lead.objects.exists()
+    assert not LeadEvent.objects.exists()
+
+
+def test_job_progress_counts_reading_and_storing_as_halves():
+    class Keeper:
+        job_id, lost, reported = 1, False, None
+
+        def report(self, rows, fraction):
+            self.reported = (rows, fraction)
+
+    keeper = Keeper()
+    progress = importing._JobProgress("leads:test-progress", keeper)
+
+    progress.read(5_000, 0.25)  # a quarter of a 20,000-row file read, nothing stored
+    assert keeper.reported == (5_000, 0.125)
+    progress.read(20_000, 1.0)
+    progress.stored(10_000)  # half of it stored
+    assert keeper.reported == (20_000, 0.75)
+    assert cache.get("leads:test-progress") == {"rows": 20_000, "fraction": 0.75}  # what the page shows
 
 
 def test_a_run_that_fails_records_why_and_releases_the_lease(monkeypatch):
