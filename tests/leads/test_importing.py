@@ -219,7 +219,9 @@ def test_dry_run_counts_everything_and_stores_nothing(bank_source):
 def test_a_failure_midway_leaves_what_was_stored_before_untouched(bank_source, monkeypatch):
     run(HEADER + "K1,keep@example.com,Keep,Acme,700,20000,GBP\n", bank_source)
     before = list(Lead.objects.values_list("external_id", "name", "status"))
-    store = importing.PostgresStore if connection.vendor == "postgresql" else importing.OrmStore
+    store = {"postgresql": importing.PostgresStore, "sqlite": importing.SqliteStore}.get(
+        connection.vendor, importing.OrmStore
+    )
     original, calls = store.write, []
 
     def write_then_fail(self, records):
