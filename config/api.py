@@ -1,12 +1,14 @@
 """The HTTP API at /api/v1/: one NinjaAPI, routers from the apps, one error format.
 
-Errors: 401 `{"detail"}` for a missing or bad key, 422 `{"detail", "errors": {field: [messages]}}`
-for bad input, 429 with Retry-After when a key exceeds API_RATE_LIMIT, 503 `{"detail"}` with Retry-After when
-a write finds the database locked (SQLite while an import stores its rows; nothing was written)."""
+Errors: 400 `{"detail"}` for a body that is not JSON, 401 `{"detail"}` for a missing or bad key, 413 `{"detail"}`
+for a body over API_MAX_BODY_BYTES (config.middleware.BadInputMiddleware), 422 `{"detail", "errors": {field:
+[messages]}}` for bad input (a NUL character anywhere, a date out of range, a number beyond its column…), 429
+with Retry-After when a key exceeds API_RATE_LIMIT, 503 `{"detail"}` with Retry-After when a write finds the
+database locked (SQLite while an import stores its rows; nothing was written)."""
 
 from django.db import OperationalError
 from ninja import NinjaAPI, Swagger
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from common.db import database_busy
 from config.middleware import busy_json_response
@@ -39,6 +41,16 @@ def validation_errors(request, exc: ValidationError):
         message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
         errors.setdefault(_field_path(tuple(error.get("loc", ()))), []).append(message)
     return api.create_response(request, {"detail": "Validation failed", "errors": errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_errors(request, exc: HttpError):
+    """ninja's own errors as `{"detail"}`; a body that does not parse says why (ninja alone says only that it did
+    not: json.JSONDecodeError and UnicodeDecodeError are ValueErrors)."""
+    detail = str(exc)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        detail = f"The request body is not valid JSON: {exc.__cause__}."
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 @api.exception_handler(LeadDataError)

@@ -2,10 +2,13 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render, resolve_url
+from django.urls import Resolver404, resolve
 from django_htmx.http import HttpResponseClientRedirect
 
 from common.db import database_busy
+from common.limits import problem_sentence, unstorable_text
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +70,82 @@ class DatabaseBusyMiddleware:
         if getattr(request, "htmx", False):
             response["HX-Reswap"] = "none"  # keep the page as it is; the message goes out of band
         return response
+
+
+class BadInputMiddleware:
+    """Input that no view could use answers a 4xx here, before any view or query runs, and says what was wrong:
+
+    - under /api/, a body longer than API_MAX_BODY_BYTES: 413 with the API's JSON error;
+    - a NUL character, or a lone surrogate, in the path, a query parameter, a posted form field, or a header
+      (cookies included): 422 naming it (the API's JSON error under /api/, plain text elsewhere). PostgreSQL
+      can neither store nor compare such text, so wherever it reached a query (filters, admin search, a signed link,
+      the login's lockout check, a session cookie) it would be a database error.
+
+    JSON bodies are the API schemas' to check, field by field (leads.api.InputSchema)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        api = request.path_info.startswith("/api/")
+        if api and _content_length(request) > api_body_limit():
+            detail = f"The request body is larger than the API accepts ({api_body_limit() // 1024} KB)."
+            return JsonResponse({"detail": detail}, status=413)
+        try:
+            found = _unstorable_input(request)
+        except MultiPartParserError as exc:
+            return HttpResponse(f"Bad input: the form could not be read ({exc}).\n", status=400, content_type=TEXT)
+        if found is None:
+            return self.get_response(request)
+        name, what, problem = found
+        if api:
+            return JsonResponse(
+                {"detail": "Validation failed", "errors": {name: [problem_sentence(problem)]}}, status=422
+            )
+        return HttpResponse(f"Bad input: {what} {problem}.\n", status=422, content_type=TEXT)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+TEXT = "text/plain; charset=utf-8"
+
+
+def api_body_limit() -> int:
+    """The largest API request body, in bytes: API_MAX_BODY_BYTES, and never more than Django itself reads into
+    memory (DATA_UPLOAD_MAX_MEMORY_SIZE), which it would refuse with a bare 400 first."""
+    return min(settings.API_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or settings.API_MAX_BODY_BYTES)
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _named(name: str, kind: str) -> tuple[str, str]:
+    """(the key for the API's errors, the words for a sentence) for a named piece of input."""
+    if unstorable_text(name):
+        return kind, f"the name of a {kind}"
+    return name[:100], f"the {kind} “{name[:100]}”"
+
+
+def _unstorable_input(request: HttpRequest) -> tuple[str, str, str] | None:
+    """(its name, what it is in words, why) for the first text in the request that cannot be stored, else None."""
+    if problem := unstorable_text(request.path_info):
+        try:
+            kwargs = resolve(request.path_info).kwargs
+        except Resolver404:
+            kwargs = {}
+        names = [name for name, value in kwargs.items() if isinstance(value, str) and unstorable_text(value)]
+        return (*_named(names[0], "path parameter"), problem) if names else ("path", "the path", problem)
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and (problem := unstorable_text(value)):
+            return (*_named(key.removeprefix("HTTP_").replace("_", "-").title(), "header"), problem)
+    sources = [(request.GET, "query parameter")]
+    if request.method == "POST" and request.content_type in FORM_TYPES and not request.path_info.startswith("/api/"):
+        sources.append((request.POST, "field"))  # (uploaded files' names: Django keeps only printable characters)
+    for data, kind in sources:
+        for name, values in data.lists():
+            if problem := next(filter(None, map(unstorable_text, [name, *values])), None):
+                return (*_named(name, kind), problem)
+    return None

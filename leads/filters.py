@@ -3,6 +3,7 @@ from datetime import date, datetime, time, timedelta
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils import timezone
 
@@ -52,6 +53,26 @@ def _owner_choices():
     return [("me", "Me"), ("unassigned", "Unassigned"), *people]
 
 
+# A date typed in a URL: outside this range it would leave the calendar once made a day's start or end (the day
+# after 9999-12-31, the first hour of year 1 in UTC) or mean nothing; the form says so and the filter is not applied.
+FILTER_DATES = (date(1900, 1, 1), date(2999, 12, 31))
+FILTER_DATES_MESSAGE = f"Give a date from {FILTER_DATES[0]:%Y-%m-%d} to {FILTER_DATES[1]:%Y-%m-%d}."
+
+
+class BoundedDateFilter(django_filters.DateFilter):
+    """A DateFilter whose date must lie in FILTER_DATES."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "validators",
+            [
+                MinValueValidator(FILTER_DATES[0], FILTER_DATES_MESSAGE),
+                MaxValueValidator(FILTER_DATES[1], FILTER_DATES_MESSAGE),
+            ],
+        )
+        super().__init__(*args, **kwargs)
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -71,8 +92,8 @@ class TriageFilter(django_filters.FilterSet):
     my_overdue = django_filters.BooleanFilter(
         method="filter_my_overdue", widget=forms.CheckboxInput, label="My overdue"
     )
-    received_from = django_filters.DateFilter(method="filter_received_from", label="Received from")
-    received_to = django_filters.DateFilter(method="filter_received_to", label="Received to")
+    received_from = BoundedDateFilter(method="filter_received_from", label="Received from")
+    received_to = BoundedDateFilter(method="filter_received_to", label="Received to")
 
     class Meta:
         model = Lead

@@ -2,9 +2,11 @@ from django import forms
 from django.conf import settings
 
 from common.forms import AmountField, ConfirmField, ReasonField, amount_convention, bound_currency
+from common.limits import ColumnRangeFormMixin
 from common.money import AmountError, currency_code
 from leads.models import Lead, LeadSource
 from leads.services import EDITABLE_FIELDS
+from leads.services.base import NUMBER_RANGES
 
 
 class ImportUploadForm(forms.Form):
@@ -27,9 +29,11 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
-class LeadEditForm(forms.ModelForm):
-    """The lead's data as sales ops may correct it; saved through `lead_update` (which re-checks the ICP)."""
+class LeadEditForm(ColumnRangeFormMixin, forms.ModelForm):
+    """The lead's data as sales ops may correct it; saved through `lead_update` (which re-checks the ICP).
+    Numbers are held to what the data can mean (employees, credit score, latitude, longitude)."""
 
+    value_ranges = NUMBER_RANGES
     budget = AmountField(label="Budget", decimal_separator=None, min_value=0, required=False)
 
     class Meta:

@@ -8,9 +8,8 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import ConfigDict
 
-from leads.api import ApiKeyBearer, ApiKeyHeader, ApiKeyRateThrottle, ErrorOut
+from leads.api import ERRORS, ApiKeyBearer, ApiKeyHeader, ApiKeyRateThrottle, ErrorOut, InputSchema
 from leads.models import ApiKey, Lead
 from nurture.models import Track
 from nurture.services import NurtureError, enrollment_create
@@ -18,8 +17,7 @@ from nurture.services import NurtureError, enrollment_create
 router = Router(auth=[ApiKeyHeader(), ApiKeyBearer()], throttle=[ApiKeyRateThrottle()], tags=["nurture"])
 
 
-class EnrollmentIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class EnrollmentIn(InputSchema):
     external_id: Annotated[str, Field(min_length=1, max_length=100, description="Your id of a lead you sent us.")]
     track: Annotated[str, Field(min_length=1, max_length=60, description="The track's slug.")]
 
@@ -32,7 +30,7 @@ class EnrollmentOut(Schema):
     next_run_at: datetime | None
 
 
-@router.post("", response={201: EnrollmentOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut})
+@router.post("", response={201: EnrollmentOut, 404: ErrorOut, **ERRORS})
 def enrollment_post(request: HttpRequest, payload: EnrollmentIn):
     """Enroll the lead this source sent as `external_id` in the track `track`. 422 when it may not join (no
     marketing consent for a track that emails, do-not-contact, already in a track, qualified…)."""

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q
 
+from leads.filters import BoundedDateFilter
 from partners.models import Partner, PartnerKind, PartnerStatus, Referral, ReferralMode, ReferralStatus
 
 
@@ -29,8 +30,8 @@ class ReferralFilter(django_filters.FilterSet):
         choices=[(m.value, m.value.capitalize()) for m in ReferralMode], empty_label="Any mode"
     )
     partner = django_filters.ModelChoiceFilter(queryset=Partner.objects.order_by("name"), empty_label="Any partner")
-    sent_from = django_filters.DateFilter(field_name="sent_at", lookup_expr="date__gte", label="Sent from")
-    sent_to = django_filters.DateFilter(field_name="sent_at", lookup_expr="date__lte", label="Sent until")
+    sent_from = BoundedDateFilter(field_name="sent_at", lookup_expr="date__gte", label="Sent from")
+    sent_to = BoundedDateFilter(field_name="sent_at", lookup_expr="date__lte", label="Sent until")
 
     class Meta:
         model = Referral

@@ -9,6 +9,7 @@ from common.forms import (
     bound_currency,
     convention_text,
 )
+from common.limits import ColumnRangeFormMixin
 from common.money import EXAMPLES
 from partners.models import FeeAgreement, FeeTier, Partner, Referral, ReferralMode
 
@@ -16,7 +17,7 @@ TIER_ROWS = 3
 TIER_FIELDS = ("per_referral", "per_accepted", "per_conversion", "percent_of_deal")
 
 
-class FeeAgreementForm(forms.ModelForm):
+class FeeAgreementForm(ColumnRangeFormMixin, forms.ModelForm):
     """Amounts are text read in the partner's convention (`Partner.decimal_separator`) and the agreement's currency."""
 
     currency = CurrencyField(label="Currency", help_text="ISO 4217 code, such as EUR.")
@@ -85,8 +86,10 @@ def _style(form: forms.BaseForm) -> None:
         field.widget.attrs.setdefault("class", "form-control form-control-sm")
 
 
-class TierForm(forms.Form):
+class TierForm(ColumnRangeFormMixin, forms.Form):
     """One volume tier: from the Nth referral in a month, these amounts replace the base ones (blank = base)."""
+
+    column_model = FeeTier  # its integer fields refuse what FeeTier's columns cannot hold
 
     min_monthly_referrals = forms.IntegerField(label="From this many a month", min_value=2, required=False)
     per_referral = AmountField(label="Per referral", min_value=0, required=False)
@@ -192,3 +195,15 @@ def errors_text(form: forms.Form) -> str:
         label = (field.label or name.replace("_", " ").capitalize()) if field else ""
         parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
     return " ".join(parts)
+
+
+class DealValueForm(forms.Form):
+    """Correcting a converted referral's deal value (Finance): the new value in the partner's convention, and why."""
+
+    deal_value = AmountField(label="Correct deal value")
+    reason = forms.CharField(label="Why the deal value is corrected", max_length=250)
+
+    def __init__(self, *args, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = referral.deal_currency or (referral.fee_terms or {}).get("currency") or None
+        amount_convention(self, decimal_separator=referral.partner.decimal_separator, currency=currency)

@@ -1,6 +1,7 @@
 """Errors, the lifecycle (allowed transitions) and the timeline: what every other lead service builds on."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -87,6 +88,66 @@ DATA_FIELDS = {
     "partner_sharing_consent_version",
     "do_not_contact",
 }
+
+
+# What lead data may hold, defined once: the API's schema, the edit form, the import and the services check these.
+# Numbers: what the data can mean (the import's field specs use the same bounds).
+NUMBER_RANGES: dict[str, tuple[int | Decimal, int | Decimal]] = {
+    "employees": (0, 10_000_000),
+    "credit_score": (0, 1000),
+    "latitude": (Decimal(-90), Decimal(90)),
+    "longitude": (Decimal(-180), Decimal(180)),
+}
+# Dates: none before 1900; a lead received at most a day ahead of our clock (another time zone, another clock), a
+# consent given at most a few minutes ahead (clocks differ a little). respond_by = received_at + the SLA never
+# leaves the calendar then.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+RECEIVED_AT_AHEAD = timedelta(days=1)
+CONSENT_AHEAD = timedelta(minutes=5)
+CONSENT_FIELDS = ("marketing_consent_at", "partner_sharing_consent_at")
+
+
+def date_range(field: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The (earliest, latest) accepted for `received_at` or a consent's date, at `now`."""
+    now = now or timezone.now()
+    return EARLIEST_DATE, now + (RECEIVED_AT_AHEAD if field == "received_at" else CONSENT_AHEAD)
+
+
+def date_problem(field: str, value: datetime, now: datetime | None = None) -> str | None:
+    """Why `value` cannot be `field`'s date (naive, or outside `date_range`), as a sentence; None when it can."""
+    if timezone.is_naive(value):
+        return "Give the time zone, e.g. 2026-11-23T14:30:00Z or 2026-11-23T14:30:00+01:00."
+    earliest, latest = date_range(field, now)
+    if earliest <= value <= latest:
+        return None
+    ahead = "a day" if field == "received_at" else "a few minutes"
+    return (
+        f"Must be from {earliest:%Y-%m-%d} to {latest:%Y-%m-%d %H:%M} UTC (at most {ahead} ahead of now); "
+        f"got {value.isoformat()}."
+    )
+
+
+def number_problem(field: str, value: int | Decimal) -> str | None:
+    """Why `value` cannot be `field` (outside NUMBER_RANGES), as a sentence; None when it can."""
+    low, high = NUMBER_RANGES[field]
+    return None if low <= value <= high else f"Must be between {low} and {high}."
+
+
+def lead_values_problems(values: dict) -> dict[str, list[str]]:
+    """Field -> messages for the numbers and dates in `values` (a lead's fields by name) that are out of range."""
+    problems: dict[str, list[str]] = {}
+    for field, value in values.items():
+        if value is None:
+            continue
+        if field in NUMBER_RANGES:
+            message = number_problem(field, value)
+        elif field == "received_at" or field in CONSENT_FIELDS:
+            message = date_problem(field, value)
+        else:
+            continue
+        if message:
+            problems[field] = [message]
+    return problems
 
 
 def lead_event_record(

@@ -7,13 +7,21 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from common.limits import problem_sentence, unstorable_json, unstorable_text
 from leads.models import (
     Evaluation,
     Lead,
     LeadSource,
     LeadStatus,
 )
-from leads.services.base import DATA_FIELDS, OPEN_FOR_VERDICT, LeadDataError, lead_event_record
+from leads.services.base import (
+    DATA_FIELDS,
+    OPEN_FOR_VERDICT,
+    LeadDataError,
+    date_problem,
+    lead_event_record,
+    lead_values_problems,
+)
 from leads.services.evaluation import lead_evaluate
 
 
@@ -29,6 +37,7 @@ def lead_create(
 ) -> Lead:
     """Store a new inbound lead with its respond-by time from the source's SLA."""
     received_at = received_at or timezone.now()
+    _received_at_checked(received_at)
     lead = Lead.objects.create(
         source=source,
         received_at=received_at,
@@ -48,7 +57,14 @@ def lead_create(
     return lead
 
 
+def _received_at_checked(received_at: datetime) -> None:
+    problem = date_problem("received_at", received_at)
+    if problem:
+        raise LeadDataError({"received_at": [problem]})
+
+
 def _validated(lead: Lead) -> None:
+    errors: dict[str, list[str]] = {}
     try:
         lead.full_clean(
             exclude=["source", "received_at", "respond_by", "status", "evaluation", "primary_reason"],
@@ -56,7 +72,16 @@ def _validated(lead: Lead) -> None:
             validate_constraints=False,
         )
     except ValidationError as exc:
-        raise LeadDataError(exc.message_dict) from None
+        errors = exc.message_dict
+    for field in DATA_FIELDS:  # what the database cannot store, or what the data cannot mean
+        unstorable = unstorable_json(getattr(lead, field), field)
+        if unstorable:
+            where, problem = unstorable
+            errors.setdefault(field, []).append(problem_sentence(problem, "" if where == field else where))
+    for field, messages in lead_values_problems({f: getattr(lead, f) for f in DATA_FIELDS}).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise LeadDataError(errors)
     if lead.budget is not None and not lead.budget_currency:
         raise LeadDataError({"budget_currency": ["Required when a budget is given."]})
     if (lead.latitude is None) != (lead.longitude is None):
@@ -72,7 +97,10 @@ def lead_intake(*, source: LeadSource, data: dict[str, Any], actor_label: str) -
     external_id = str(data.pop("external_id", "") or "").strip()
     if not external_id:
         raise LeadDataError({"external_id": ["This field is required."]})
+    if problem := unstorable_text(external_id):
+        raise LeadDataError({"external_id": [problem_sentence(problem)]})
     received_at = data.pop("received_at", None) or timezone.now()
+    _received_at_checked(received_at)
     unknown = set(data) - DATA_FIELDS
     if unknown:
         raise LeadDataError({field: ["Unknown field."] for field in sorted(unknown)})
