@@ -357,6 +357,9 @@ def message_resend(*, message: OutboundMessage, actor=None, now: datetime | None
     """Send a held (unknown) or failed email again, with the same Message-ID: it goes back to the queue with a
     fresh set of attempts, and the timeline says who chose to."""
     now = now or timezone.now()
+    lead = message.lead
+    if lead is not None and lead.do_not_contact and message.to_email.strip().lower() == lead.email.strip().lower():
+        raise OutboxError("This lead asked not to be contacted; the email is not sent again.")
     allowed = (MessageStatus.UNKNOWN, MessageStatus.FAILED)
     moved = OutboundMessage.objects.filter(pk=message.pk, status__in=allowed).update(
         status=MessageStatus.QUEUED, attempts=0, next_attempt_at=now, claimed_at=None, last_error=""

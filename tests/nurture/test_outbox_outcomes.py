@@ -324,6 +324,18 @@ def test_message_resend_refuses_a_message_that_is_not_held_or_failed(db, status)
         message_resend(message=message)
 
 
+def test_message_resend_refuses_an_email_to_a_lead_who_unsubscribed(lead):
+    message = held(queue(lead=lead))
+    lead.do_not_contact = True
+    lead.save(update_fields=["do_not_contact"])
+
+    with pytest.raises(OutboxError, match="This lead asked not to be contacted; the email is not sent again"):
+        message_resend(message=message)
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+
+
 def test_message_mark_sent_dates_it_when_its_sending_started(lead, owner):
     started = timezone.now() - timedelta(hours=1)
     message = held(queue(lead=lead), claimed_at=started)
