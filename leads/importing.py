@@ -19,8 +19,13 @@ is never cleared) and counts as updated. New and updated leads are evaluated aga
 
 On PostgreSQL new leads are checked against the ICP (the engine's compiled form) and encoded as COPY lines
 in the parser thread, then stored with one COPY per table and chunk (`leads/import_pg.py`); leads that
-already exist are updated from a temporary staging table in one statement. Other databases use the ORM
-in batches.
+already exist are updated from a temporary staging table in one statement. On SQLite the same checks and
+encoding happen before the transaction begins and the rows are stored with one executemany per table
+(`leads/import_sqlite.py`), so SQLite's single write lock is held only while they are written. Other databases
+use the ORM in batches.
+
+Import jobs (the page's Celery task) hold their job by a token and a lease that a keeper thread renews
+(`leads/import_lease.py`); the outcome is recorded in the import's own transaction once the token is checked.
 """
 
 from __future__ import annotations
