@@ -16,6 +16,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+# A duration in hours that is added to now (a step's delay, an SLA, an acceptance window): ten years at most, so the
+# moment it gives stays in the calendar (the column alone would take 245,000 years).
+HOURS_RANGE = (0, 24 * 365 * 10)
 NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored"
 NOT_UNICODE_MESSAGE = "is not valid Unicode text (a lone surrogate)"
 
@@ -77,20 +80,25 @@ def column_ranges(model: type[models.Model]) -> dict[str, tuple[int, int]]:
     return ranges
 
 
-def bound_fields(form, ranges: dict) -> None:
-    """Narrow each numeric field of `form` named in `ranges` to its (min, max), keeping the form's own bounds where
-    they are narrower: as validators (a form error, never a database overflow) and as the input's min/max."""
-    for name, (low, high) in ranges.items():
-        form_field = form.fields.get(name)
-        if form_field is None or not hasattr(form_field, "min_value"):
+def bound_fields(form, *ranges: dict) -> None:
+    """Narrow each numeric field of `form` named in `ranges` (several dicts: every bound applies) to the narrowest
+    (min, max), the form's own bounds included: one validator each way (a form error, never a database overflow)
+    and the input's min/max."""
+    for name, form_field in form.fields.items():
+        bounds = [r[name] for r in ranges if name in r]
+        if not bounds or not hasattr(form_field, "min_value"):
             continue
-        if form_field.min_value is None or form_field.min_value < low:
-            form_field.min_value = low
-            form_field.validators.append(MinValueValidator(low))
-        if form_field.max_value is None or form_field.max_value > high:
-            form_field.max_value = high
-            form_field.validators.append(MaxValueValidator(high))
-        form_field.widget.attrs.update({"min": str(form_field.min_value), "max": str(form_field.max_value)})
+        own = {
+            kind: [v.limit_value for v in form_field.validators if isinstance(v, kind) and not callable(v.limit_value)]
+            for kind in (MinValueValidator, MaxValueValidator)
+        }
+        low = max([bound[0] for bound in bounds] + own[MinValueValidator])
+        high = min([bound[1] for bound in bounds] + own[MaxValueValidator])
+        form_field.min_value, form_field.max_value = low, high
+        for kind, limit in ((MinValueValidator, low), (MaxValueValidator, high)):  # a validator's own message stays
+            kept = [v for v in form_field.validators if not isinstance(v, kind) or v.limit_value == limit]
+            form_field.validators = kept if any(isinstance(v, kind) for v in kept) else [*kept, kind(limit)]
+        form_field.widget.attrs.update({"min": str(low), "max": str(high)})
 
 
 class ColumnRangeFormMixin:
@@ -105,6 +113,4 @@ class ColumnRangeFormMixin:
         super().__init__(*args, **kwargs)
         meta = getattr(self, "_meta", None)
         model = self.column_model or getattr(meta, "model", None)
-        if model is not None:
-            bound_fields(self, column_ranges(model))
-        bound_fields(self, self.value_ranges)
+        bound_fields(self, column_ranges(model) if model is not None else {}, self.value_ranges)

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from leads import services
-from leads.admin_forms import CriterionAdminForm, DisqualificationReasonAdminForm, LeadAdminForm
+from leads.admin_forms import CriterionAdminForm, DisqualificationReasonAdminForm, LeadAdminForm, LeadSourceAdminForm
 from leads.apikeys import api_key_create, api_key_revoke
 from leads.models import (
     ApiKey,
@@ -24,6 +24,7 @@ from leads.models import (
 
 @admin.register(LeadSource)
 class LeadSourceAdmin(admin.ModelAdmin):
+    form = LeadSourceAdminForm
     list_display = ("name", "slug", "sla_hours", "icp_profile")
     list_select_related = ("icp_profile",)
     prepopulated_fields = {"slug": ("name",)}

@@ -6,8 +6,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 
+from common.limits import HOURS_RANGE, ColumnRangeFormMixin
 from leads import engine
-from leads.models import Criterion, DisqualificationReason, Lead, RedirectKind
+from leads.models import Criterion, DisqualificationReason, Lead, LeadSource, RedirectKind
+from leads.services.base import NUMBER_RANGES
 
 ATTRIBUTE = "attributes"  # the field choice that takes a key: attributes.<key>
 TYPE_GROUPS = [(engine.TEXT, "Text"), (engine.NUMBER, "Number"), (engine.BOOLEAN, "Yes / no"), (engine.POINT, "Place")]
@@ -173,7 +175,17 @@ class DisqualificationReasonAdminForm(forms.ModelForm):
         return [kind for kind in RedirectKind.values if kind in chosen]
 
 
-class LeadAdminForm(forms.ModelForm):
+class LeadSourceAdminForm(ColumnRangeFormMixin, forms.ModelForm):
+    value_ranges = {"sla_hours": HOURS_RANGE}  # received_at + the SLA must stay in the calendar
+
+    class Meta:
+        model = LeadSource
+        fields = "__all__"  # noqa: DJ007 - as the admin does by default; its own field lists still apply
+
+
+class LeadAdminForm(ColumnRangeFormMixin, forms.ModelForm):
+    value_ranges = NUMBER_RANGES
+
     class Meta:
         model = Lead
         fields = "__all__"  # noqa: DJ007 - as the admin does by default; its own field lists still apply

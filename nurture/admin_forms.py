@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.template import Template, TemplateSyntaxError
 
+from common.limits import HOURS_RANGE, ColumnRangeFormMixin
 from nurture.models import HelpfulReply, Step, StepKind
 
 
@@ -40,8 +41,10 @@ class HelpfulReplyAdminForm(forms.ModelForm):
         return cleaned
 
 
-class StepAdminForm(forms.ModelForm):
+class StepAdminForm(ColumnRangeFormMixin, forms.ModelForm):
     """An email step's subject and body are templates (and both are needed); a task's body is plain text."""
+
+    value_ranges = {"delay_hours": HOURS_RANGE}
 
     class Meta:
         model = Step

@@ -6,7 +6,9 @@ from django import forms
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import ValidationError
 
+from common.limits import HOURS_RANGE, ColumnRangeFormMixin
 from leads.admin_forms import RuleFormBase
+from leads.services.base import NUMBER_RANGES
 from partners.matching import country_codes
 from partners.models import Partner, PartnerCriterion
 
@@ -17,7 +19,12 @@ COUNTRY_CHOICES = sorted(
 COUNTRY_CODES = {code for code, _ in COUNTRY_CHOICES}
 
 
-class PartnerAdminForm(forms.ModelForm):
+class PartnerAdminForm(ColumnRangeFormMixin, forms.ModelForm):
+    value_ranges = {
+        "acceptance_window_hours": HOURS_RANGE,
+        "latitude": NUMBER_RANGES["latitude"],
+        "longitude": NUMBER_RANGES["longitude"],
+    }
     countries = forms.MultipleChoiceField(
         choices=COUNTRY_CHOICES,
         required=False,
