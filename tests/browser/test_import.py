@@ -76,7 +76,7 @@ def test_sales_ops_imports_a_csv_end_to_end(live_server, login, page, bank_sourc
     # The report of rejected rows
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the rejected rows").click()
-    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
     assert rows == [
         ["row", "column", "problem"],
         ["3", "E-mail", "“not-an-email” is not an email address"],
