@@ -72,6 +72,12 @@ class DatabaseBusyMiddleware:
         return response
 
 
+# BadInputMiddleware: the bodies whose fields it reads (pages' forms; the API's JSON is the schemas' to check), and
+# the type of its answers outside the API.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+TEXT = "text/plain; charset=utf-8"
+
+
 class BadInputMiddleware:
     """Input that no view could use answers a 4xx here, before any view or query runs, and says what was wrong:
 
@@ -81,7 +87,7 @@ class BadInputMiddleware:
       can neither store nor compare such text, so wherever it reached a query (filters, admin search, a signed link,
       the login's lockout check, a session cookie) it would be a database error.
 
-    JSON bodies are the API schemas' to check, field by field (leads.api.InputSchema)."""
+    JSON bodies are the API schemas' to check, field by field (leads.api_inputs.InputSchema)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -103,10 +109,6 @@ class BadInputMiddleware:
                 {"detail": "Validation failed", "errors": {name: [problem_sentence(problem)]}}, status=422
             )
         return HttpResponse(f"Bad input: {what} {problem}.\n", status=422, content_type=TEXT)
-
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-TEXT = "text/plain; charset=utf-8"
 
 
 def api_body_limit() -> int:

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
-from leads.api import ERRORS, ApiKeyBearer, ApiKeyHeader, ApiKeyRateThrottle, ErrorOut, InputSchema
+from leads.api import ERRORS, ApiKeyBearer, ApiKeyHeader, ApiKeyRateThrottle, ErrorOut
+from leads.api_inputs import InputSchema
 from leads.models import ApiKey, Lead
 from nurture.models import Track
 from nurture.services import NurtureError, enrollment_create
