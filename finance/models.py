@@ -177,6 +177,9 @@ class StatementSettings(models.Model):
 
     partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="statement_settings")
     column_mapping = models.JSONField(default=dict, blank=True, help_text="{their column header: our field}.")
+    decimal_separator = models.CharField(
+        max_length=1, blank=True, help_text="How its statements write amounts; blank = as the partner is set up."
+    )
     date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.DMY)
     default_currency = models.CharField(max_length=3, blank=True)
     match_window_days = models.PositiveSmallIntegerField(
@@ -307,6 +310,7 @@ class MatchRule(models.TextChoices):
     TRACKING_CODE = "tracking_code", "Tracking code"
     PARTNER_REFERENCE = "partner_reference", "Partner reference"
     EMAIL_HASH = "email_hash", "Email hash within the date window"
+    HAND = "hand", "Linked by hand"
     NONE = "none", "No rule matched"
 
 

@@ -1,0 +1,407 @@
+"""Statement rows as lines, in the partner's conventions.
+
+    FIELDS: what a column can be mapped to (`tracking_code`, `partner_reference`, `email`, `line_date`, `amount`,
+        `currency`, `fee_kind`, `description`); `guess_mapping(headers)` guesses it from everyday headers.
+    Conventions(decimal_separator, date_order, default_currency): how the partner writes amounts and dates.
+    parse_rows(rows, headers, mapping, conventions) -> Parsed: the lines, every bad row as (row, column, reason),
+        and the rows skipped as totals.
+
+Amounts go through `common.money` (the one parser): "1.234,56", "$1,234.56", "(12.00)", "12.00-", "−12.00",
+"CHF 1'234.50" in the partner's decimal mark; what does not fit it or is ambiguous is refused with how it would
+read. Dates in the partner's order (day/month/year, month/day/year or year-month-day), or ISO, or with the month
+spelled out; a two-digit year is refused. A line is matched by its tracking code, the partner's reference or a
+hash of the lead's email (the email itself is not kept), so it needs at least one of them.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from common.limits import unstorable_text
+from common.money import AmountError, currency_code, read_amount
+from finance.models import DateOrder
+from leads.importing import normalise_header
+from partners.models import BILLABLE_KINDS, AccrualKind
+
+MAX_AMOUNT = Decimal("1e12")
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+KEY_FIELDS = ("tracking_code", "partner_reference", "email")
+EMAIL_KEPT_AS = "(kept only as a hash)"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    max_length: int = 0
+    spellings: tuple[str, ...] = ()
+
+
+FIELDS = (
+    Field("tracking_code", "Tracking code", 20, ("tracking", "tracking id", "tracking no", "referral code",
+          "ref code", "your reference", "your ref", "passthrough code", "code")),
+    Field("partner_reference", "Partner's reference", 100, ("reference", "ref", "our reference", "our ref",
+          "invoice", "invoice no", "invoice number", "customer id", "client id", "account", "account no",
+          "deal id", "id", "partner ref")),
+    Field("email", "Lead's email", 254, ("e mail", "email address", "e mail address", "customer email",
+          "client email", "lead email", "contact email", "mail")),
+    Field("line_date", "Date", 0, ("date", "invoice date", "conversion date", "transaction date", "booking date",
+          "booked", "event date", "signed", "signed on", "value date")),
+    Field("amount", "Amount", 0, ("amount", "fee", "fees", "commission", "total", "amount due", "value", "net",
+          "payable", "referral fee", "amount payable", "sum")),
+    Field("currency", "Currency", 0, ("currency", "ccy", "cur", "curr", "currency code")),
+    Field("fee_kind", "Fee kind", 0, ("fee type", "type", "kind", "fee kind", "event", "category", "fee for")),
+    Field("description", "Description", 300, ("description", "details", "notes", "memo", "customer", "client",
+          "name", "text", "narrative")),
+)  # fmt: skip
+FIELDS_BY_NAME = {spec.name: spec for spec in FIELDS}
+_SPELLINGS = {
+    normalise_header(spelling): spec.name
+    for spec in FIELDS
+    for spelling in (spec.name.replace("_", " "), spec.label, *spec.spellings)
+}
+
+# What partners write for a fee kind; blank (or "all") = the line covers the referral's fees together.
+KIND_WORDS = {
+    AccrualKind.SENT: ("sent", "referral", "referral sent", "per referral", "lead", "introduction", "intro"),
+    AccrualKind.ACCEPTED: ("accepted", "acceptance", "accepted referral", "per accepted referral", "qualified"),
+    AccrualKind.CONVERSION: ("conversion", "converted", "conversion flat", "flat", "sale", "won", "new customer"),
+    AccrualKind.CONVERSION_PERCENT: ("conversion share", "share", "share of deal", "percent", "percentage",
+                                     "revenue share", "rev share", "conversion percent", "commission"),
+    "": ("", "all", "all fees", "several", "various", "mixed", "total", "fees"),
+}  # fmt: skip
+_KINDS = (
+    {normalise_header(word): kind for kind, words in KIND_WORDS.items() for word in words}
+    | {normalise_header(kind.label): kind.value for kind in BILLABLE_KINDS}
+    | {kind.value.replace("_", " "): kind.value for kind in BILLABLE_KINDS}
+)
+_TOTAL_WORDS = ("total", "subtotal", "sub total", "grand total", "sum", "summe", "totaal", "balance")
+
+
+def field_choices() -> list[tuple[str, str]]:
+    return [(spec.name, spec.label) for spec in FIELDS]
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """{header: field or ""}: each field taken by the first header spelled like it, anything else skipped."""
+    mapping, taken = {}, set()
+    for header in headers:
+        guess = _SPELLINGS.get(normalise_header(header), "")
+        mapping[header] = guess if guess and guess not in taken else ""
+        taken.add(guess)
+    return mapping
+
+
+def looks_like_header(headers: list[str]) -> bool:
+    """A row that names an amount column and a column to match lines by."""
+    fields = set(guess_mapping(headers).values())
+    return "amount" in fields and bool(fields & set(KEY_FIELDS))
+
+
+def mapping_problems(mapping: dict[str, str], headers: list[str]) -> list[str]:
+    """What is wrong with a column mapping ({header: field or ""}), as sentences; [] when it can be used."""
+    problems, used = [], {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if header not in headers:
+            problems.append(f"Column “{header}” is not in the file.")
+        elif target not in FIELDS_BY_NAME:
+            problems.append(f"Column “{header}”: “{target}” is not a statement field.")
+        elif target in used:
+            label = FIELDS_BY_NAME[target].label
+            problems.append(f"Columns “{used[target]}” and “{header}” are both mapped to {label}.")
+        used.setdefault(target, header)
+    if "amount" not in used:
+        problems.append("No column is mapped to Amount.")
+    if not set(used) & set(KEY_FIELDS):
+        problems.append(
+            "Map at least one column to match lines by: Tracking code, Partner's reference or Lead's email."
+        )
+    return problems
+
+
+@dataclass(frozen=True)
+class Conventions:
+    decimal_separator: str = "."
+    date_order: str = DateOrder.DMY
+    default_currency: str = ""
+
+
+@dataclass
+class Line:
+    row_number: int
+    tracking_code: str
+    partner_reference: str
+    email_hash: str
+    line_date: date | None
+    amount: Decimal
+    currency: str
+    fee_kind: str
+    description: str
+    raw: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str  # the file's header ("" when the problem is the row as a whole)
+    field: str  # our field's label
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column “{self.column}”" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class Parsed:
+    lines: list[Line] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # rows read as totals
+
+
+class CellError(ValueError):
+    """One cell that cannot be read; the message says why."""
+
+
+# Values -------------------------------------------------------------------------------------------------------
+
+
+def email_hash(email: str) -> str:
+    """SHA-256 (hex) of the trimmed, lower-cased address: what a line keeps of a lead's email."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+_TRACKING = re.compile(r"PT[\s-]?([A-Z0-9]{8})")
+
+
+def tracking_code(text: str) -> str:
+    """Our tracking code as partners copy it: "pt-abcd2345", "PT ABCD2345" -> "PT-ABCD2345"."""
+    code = " ".join(text.split()).upper()
+    if match := _TRACKING.fullmatch(code):
+        return f"PT-{match[1]}"
+    return code
+
+
+def number_text(value: int | float | Decimal) -> str:
+    """A spreadsheet's number cell as text for the one amount parser (a float by its shortest repr)."""
+    if isinstance(value, bool):
+        raise CellError(f"“{value}” is not an amount.")
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise CellError("This cell is not a finite number.")
+        return format(Decimal(repr(value)), "f")
+    return format(Decimal(value), "f")
+
+
+def parse_amount_cell(value, conventions: Conventions, currency: str) -> tuple[Decimal, str]:
+    """(amount, currency the text named or ""), read in the partner's decimal mark; a number cell as it is."""
+    try:
+        if isinstance(value, int | float | Decimal):
+            reading = read_amount(number_text(value), decimal_separator=".", currency=currency or None)
+        else:
+            mark = conventions.decimal_separator
+            reading = read_amount(str(value), decimal_separator=mark, currency=currency or None)
+    except AmountError as exc:
+        raise CellError(str(exc)) from None
+    if abs(reading.amount) >= MAX_AMOUNT:
+        raise CellError(f"{reading.describe()}, which is too large for a fee.")
+    return reading.amount, reading.currency
+
+
+_ORDER_NAMES = {DateOrder.DMY: "day/month/year", DateOrder.MDY: "month/day/year", DateOrder.YMD: "year-month-day"}
+_NUMERIC_DATE = re.compile(r"(\d{1,4})[./\- ](\d{1,2})[./\- ](\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_WORD_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%Y", "%d-%B-%Y", "%d %b, %Y", "%b %d, %Y",
+                 "%B %d, %Y", "%d. %B %Y", "%d. %b %Y")  # fmt: skip
+
+
+def parse_date_cell(value, order: str) -> date:
+    """A date in the partner's order (or ISO year-first, or with the month in words); a workbook's date as it is."""
+    if isinstance(value, datetime):
+        return _in_range(value.date(), str(value))
+    if isinstance(value, date):
+        return _in_range(value, str(value))
+    if isinstance(value, int | float):
+        raise CellError(f"“{value}” is a number, not a date: format the column as dates, or write them as text.")
+    text = " ".join(str(value).split())
+    if match := _NUMERIC_DATE.fullmatch(text):
+        first, second, third = match.groups()
+        if len(first) == 4:
+            year, month, day = first, second, third  # 2026-01-31 is year-first whatever the partner's order
+        elif len(third) == 4:
+            if order == DateOrder.YMD:
+                raise CellError(f"“{text}” is not year-month-day, the partner's order for dates.")
+            day, month = (first, second) if order == DateOrder.DMY else (second, first)
+            year = third
+        else:
+            raise CellError(f"“{text}”: write the year with four digits (a two-digit year could be either century).")
+        try:
+            return _in_range(date(int(year), int(month), int(day)), text)
+        except ValueError:
+            raise CellError(_impossible(text, int(day), int(month), order)) from None
+    for fmt in _WORD_FORMATS:
+        try:
+            return _in_range(datetime.strptime(text, fmt).date(), text)
+        except ValueError:
+            continue
+    raise CellError(f"“{text}” is not a date ({_ORDER_NAMES.get(order, order)}, like {_example(order)}).")
+
+
+def _example(order: str) -> str:
+    return {DateOrder.DMY: "31/01/2026", DateOrder.MDY: "01/31/2026", DateOrder.YMD: "2026-01-31"}[order]
+
+
+def _impossible(text: str, day: int, month: int, order: str) -> str:
+    name = _ORDER_NAMES[order]
+    if month > 12 and day <= 12 and order != DateOrder.YMD:
+        other = "month/day/year" if order == DateOrder.DMY else "day/month/year"
+        return f"“{text}” has no month {month}: the partner's dates are {name}; is this file {other}?"
+    return f"“{text}” is not a day of the calendar (read as {name})."
+
+
+def _in_range(day: date, text: str) -> date:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise CellError(f"“{text}” is outside the years {EARLIEST_DATE.year}–{LATEST_DATE.year}.")
+    return day
+
+
+def parse_kind(value) -> str:
+    text = normalise_header(str(value or ""))
+    if text in _KINDS:
+        return str(_KINDS[text])
+    raise CellError(
+        f"“{value}” is not a fee kind we know: write sent, accepted, conversion or conversion share, "
+        "or leave it blank when the line covers all of the referral's fees."
+    )
+
+
+# Rows ---------------------------------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return number_text(value)
+    return str(value).strip()
+
+
+def _is_total_row(cells: list[str], keys: list[str]) -> bool:
+    if any(keys):
+        return False
+    words = {normalise_header(cell) for cell in cells if cell}
+    return any(word == total or word.startswith(total + " ") for word in words for total in _TOTAL_WORDS)
+
+
+class _Row:
+    """One data row being read: its cells by field, and the problems found so far."""
+
+    def __init__(self, number: int, cells: list, columns: dict[str, int], header_of: dict[str, str]):
+        self.number, self.cells, self.columns, self.header_of = number, cells, columns, header_of
+        self.errors: list[RowError] = []
+
+    def value(self, name: str):
+        return self.cells[self.columns[name]] if name in self.columns else None
+
+    def text(self, name: str) -> str:
+        return _cell_text(self.value(name))
+
+    def fail(self, name: str | None, reason: str) -> None:
+        label = FIELDS_BY_NAME[name].label if name else ""
+        self.errors.append(RowError(self.number, self.header_of.get(name, "") if name else "", label, reason))
+
+
+def parse_rows(
+    rows: list[tuple[int, list]], headers: list[str], mapping: dict[str, str], conventions: Conventions
+) -> Parsed:
+    """Each data row (after the header) as a line, or its problems; rows that only total the others are skipped."""
+    columns = {target: headers.index(header) for header, target in mapping.items() if target and header in headers}
+    header_of = {target: header for header, target in mapping.items() if target}
+    email_column = columns.get("email")
+    parsed = Parsed()
+    for number, cells in rows:
+        row = _Row(number, list(cells) + [None] * (len(headers) - len(cells)), columns, header_of)
+        texts = [_cell_text(cell) for cell in row.cells[: len(headers)]]
+        if _is_total_row(texts, [row.text(name) for name in KEY_FIELDS]):
+            parsed.skipped.append(number)
+            continue
+        for name, index in columns.items():
+            if problem := unstorable_text(texts[index]):
+                row.fail(name, f"the cell {problem}.")
+        line = None if row.errors else _parse_line(row, conventions)
+        if row.errors:
+            parsed.errors.extend(row.errors)
+            continue
+        if line is not None:
+            line.raw = {header: texts[i] for i, header in enumerate(headers) if texts[i]}
+            if email_column is not None and headers[email_column] in line.raw:
+                line.raw[headers[email_column]] = EMAIL_KEPT_AS
+            parsed.lines.append(line)
+    return parsed
+
+
+def _parse_line(row: _Row, conventions: Conventions) -> Line | None:
+    currency = conventions.default_currency
+    if (raw := row.text("currency")) != "":
+        try:
+            currency = currency_code(raw)
+        except AmountError as exc:
+            row.fail("currency", str(exc))
+            return None
+    amount = None
+    if row.text("amount") == "":
+        row.fail("amount", "the amount is blank.")
+    else:
+        try:
+            amount, named = parse_amount_cell(row.value("amount"), conventions, currency)
+            currency = currency or named
+        except CellError as exc:
+            row.fail("amount", str(exc))
+    code = tracking_code(row.text("tracking_code"))
+    reference = row.text("partner_reference")
+    email = row.text("email")
+    if not (code or reference or email):
+        row.fail(None, "nothing to match this line by: the tracking code, the partner's reference and the email are "
+                 "all blank.")  # fmt: skip
+    for name, text in (("tracking_code", code), ("partner_reference", reference)):
+        if len(text) > FIELDS_BY_NAME[name].max_length:
+            row.fail(name, f"“{text[:30]}…” is longer than {FIELDS_BY_NAME[name].max_length} characters.")
+    if email and not _EMAIL.fullmatch(email):
+        row.fail("email", f"“{email[:60]}” is not an email address.")
+    line_date = None
+    if row.text("line_date") != "":
+        try:
+            line_date = parse_date_cell(row.value("line_date"), conventions.date_order)
+        except CellError as exc:
+            row.fail("line_date", str(exc))
+    kind = ""
+    try:
+        kind = parse_kind(row.value("fee_kind"))
+    except CellError as exc:
+        row.fail("fee_kind", str(exc))
+    if amount is not None and not currency:
+        row.fail("amount", "no currency: the amount names none, no column is mapped to Currency and the statement "
+                 "has no default currency.")  # fmt: skip
+    if amount is None or not currency:
+        return None
+    return Line(
+        row_number=row.number,
+        tracking_code=code,
+        partner_reference=reference,
+        email_hash=email_hash(email) if email else "",
+        line_date=line_date,
+        amount=amount,
+        currency=currency,
+        fee_kind=kind,
+        description=row.text("description")[:300],
+        raw={},
+    )
