@@ -106,7 +106,7 @@ def test_sales_ops_pages_and_htmx_swaps_run_under_the_policy(live_server, page, 
     expect(page.get_by_test_id("match")).to_have_count(1)  # partners loaded by htmx on load
     watch.goto(f"{live_server.url}/leads/")
     page.get_by_label("Search").fill("Ada")  # the table swaps as they type
-    expect(page).to_have_url(f"{live_server.url}/leads/?q=Ada&status=&source=&country=")
+    expect(page).to_have_url(re.compile(r"/leads/\?q=Ada&"))
     watch.goto(f"{live_server.url}/nurture/leads/{lead.pk}/reply/")
     watch.goto(f"{live_server.url}/nurture/")
     watch.goto(f"{live_server.url}/leads/import/")
