@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Referrals", "partners:referral_list", "partners.view_referral"),
     ("Nurture", "nurture:enrollments", "nurture.view_enrollment"),
     ("Tasks", "nurture:tasks", "nurture.view_nurturetask"),
+    ("Finance", "finance:overview", "finance.view_payment"),
 ]
 
 

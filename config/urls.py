@@ -19,6 +19,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("partners/", include("partners.urls")),
     path("nurture/", include("nurture.urls")),
+    path("finance/", include("finance.urls")),
     path("triage/", include("leads.triage_urls")),
     # A partner answers a referral here, without an account: the signed token is the credential.
     path("r/<str:token>/", partner_public.partner_link, name="partner_link"),

@@ -86,14 +86,14 @@ def statement_of_account(*, partner: Partner, start: date, end: date) -> list[Ac
         .annotate(total=Sum("amount"))
         .order_by()
     ):
-        opening[currency] += total
+        opening[currency] += fees.money(total)  # to the cent: SQLite adds decimals as floating point
     for currency, total in (
         Payment.objects.filter(partner=partner, posted_on__lt=start)
         .values_list("currency")
         .annotate(total=Sum("amount"))
         .order_by()
     ):
-        opening[currency] -= total
+        opening[currency] -= fees.money(total)
     lines: dict[str, list[tuple]] = defaultdict(list)
     fees_in_period = (
         FeeAccrual.objects.filter(partner=partner, posted_on__gte=start, posted_on__lte=end)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from finance.models import Allocation, AuditEntry, Payment, PaymentKind
 from partners import fees
@@ -32,9 +32,9 @@ def with_item_open(queryset: QuerySet[FeeAccrual]) -> QuerySet[FeeAccrual]:
         item_amount=Coalesce(F("corrects__amount"), F("amount")),
         item_corrections=_sum_of(FeeAccrual.objects.filter(corrects_id=OuterRef("item_id")), "corrects_id"),
         item_allocated=_sum_of(Allocation.objects.filter(accrual_id=OuterRef("item_id")), "accrual_id"),
-    ).annotate(
-        item_net=F("item_amount") + F("item_corrections"),
-        item_open=F("item_amount") + F("item_corrections") - F("item_allocated"),
+    ).annotate(  # rounded to the cent in SQL: SQLite adds decimals as floating point (1.5E-15 is not "open")
+        item_net=Round(F("item_amount") + F("item_corrections"), 2, output_field=MONEY),
+        item_open=Round(F("item_amount") + F("item_corrections") - F("item_allocated"), 2, output_field=MONEY),
     )
 
 
@@ -47,7 +47,7 @@ def ledger_list() -> QuerySet[FeeAccrual]:
 def ledger_totals(queryset: QuerySet[FeeAccrual]) -> list[tuple[str, Decimal]]:
     """The sum of the rows of `queryset` per currency (the filtered ledger's totals), by currency."""
     rows = queryset.order_by().values_list("currency").annotate(total=Sum("amount")).values_list("currency", "total")
-    return sorted(rows)
+    return sorted((currency, fees.money(total)) for currency, total in rows)
 
 
 def accrual_detail() -> QuerySet[FeeAccrual]:
@@ -81,7 +81,7 @@ def with_unallocated(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     return queryset.annotate(
         allocated=_sum_of(Allocation.objects.filter(payment_id=OuterRef("pk")), "payment_id"),
         bounced_amount=_sum_of(Payment.objects.filter(reverses_id=OuterRef("pk")), "reverses_id"),
-    ).annotate(unallocated=F("amount") + F("bounced_amount") - F("allocated"))
+    ).annotate(unallocated=Round(F("amount") + F("bounced_amount") - F("allocated"), 2, output_field=MONEY))
 
 
 def payment_list() -> QuerySet[Payment]:
@@ -112,7 +112,7 @@ def partner_credit(*, partner: Partner) -> list[tuple[str, Decimal]]:
     allocated = dict(
         Allocation.objects.filter(payment__partner=partner).values_list("currency").annotate(t=Sum("amount")).order_by()
     )
-    credit = {cur: total - allocated.get(cur, fees.ZERO) for cur, total in paid.items()}
+    credit = {cur: fees.money(total - allocated.get(cur, fees.ZERO)) for cur, total in paid.items()}
     return sorted((cur, amount) for cur, amount in credit.items() if amount)
 
 
@@ -198,11 +198,11 @@ def aging(*, as_of: date, partner: Partner | None = None) -> list[AgingRow]:
     for data in ledger_rows:
         key = (data["partner_id"], data["currency"])
         rows[key] = AgingRow(data["partner_id"], data["partner__name"], data["currency"])
-        rows[key].buckets = {name: data[name] for name, _ in BUCKETS}
+        rows[key].buckets = {name: fees.money(data[name]) for name, _ in BUCKETS}
     for data in allocated_rows:
         row = rows.get((data["accrual__partner_id"], data["currency"]))
         if row is not None:  # an allocation always has its fee's ledger row
-            row.buckets = {name: row.buckets[name] - data[name] for name, _ in BUCKETS}
+            row.buckets = {name: row.buckets[name] - fees.money(data[name]) for name, _ in BUCKETS}
     credit_rows = payments.values("partner_id", "partner__name", "currency").annotate(paid=Sum("amount")).order_by()
     allocated_by_payment = dict(
         ((p, c), total)
@@ -212,7 +212,7 @@ def aging(*, as_of: date, partner: Partner | None = None) -> list[AgingRow]:
     )
     for data in credit_rows:
         key = (data["partner_id"], data["currency"])
-        credit = data["paid"] - allocated_by_payment.get(key, fees.ZERO)
+        credit = fees.money(data["paid"] - allocated_by_payment.get(key, fees.ZERO))  # to the cent (SQLite: floats)
         if key not in rows:
             rows[key] = AgingRow(data["partner_id"], data["partner__name"], data["currency"])
             rows[key].buckets = {name: fees.ZERO for name, _ in BUCKETS}

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +12,14 @@ from config.roles import require_perm
 from leads.models import Lead
 from partners import matching, selectors, services
 from partners.filters import PartnerFilter, ReferralFilter
-from partners.forms import OutcomeForm, ReferralSendForm, ReverseForm, agreement_forms, errors_text
+from partners.forms import (
+    DealValueForm,
+    OutcomeForm,
+    ReferralSendForm,
+    ReverseForm,
+    agreement_forms,
+    errors_text,
+)
 from partners.models import FeeAgreement, Partner, Referral, ReferralMode
 from partners.services import ReferralError
 from partners.tables import PartnerTable, ReferralTable
@@ -174,6 +183,31 @@ def referral_reverse(request: HttpRequest, pk: int) -> HttpResponse:
         return _referral_page(request, referral, error=str(exc), status=422)
     reversed_total = ", ".join(f"{row.amount} {row.currency}" for row in rows) or "no conversion fees"
     messages.success(request, f"Conversion of {referral.tracking_code} reversed ({reversed_total}).")
+    return _go(request, referral.get_absolute_url())
+
+
+@require_POST
+@require_perm("partners.view_referral", "partners.add_feeaccrual")
+def referral_deal_value(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a converted referral's deal value: the share of the deal is reversed and accrued again (Finance)."""
+    referral = get_object_or_404(selectors.referral_detail(), pk=pk)
+    form = DealValueForm(request.POST, referral=referral)
+    try:
+        if not form.is_valid():
+            raise ReferralError(errors_text(form))
+        rows = services.referral_deal_value_correct(
+            referral=referral, deal_value=form.cleaned_data["deal_value"], reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )  # fmt: skip
+    except ReferralError as exc:
+        return _referral_page(request, referral, error=str(exc), status=422)
+    referral.refresh_from_db(fields=["deal_value", "deal_currency"])
+    change = sum((row.amount for row in rows), Decimal("0.00"))
+    messages.success(
+        request,
+        f"Deal value of {referral.tracking_code} corrected to {referral.deal_value:,.2f} {referral.deal_currency}; "
+        f"the share of the deal changed by {change:,.2f}.",
+    )
     return _go(request, referral.get_absolute_url())
 
 

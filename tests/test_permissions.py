@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from config.health import BEAT_NAME, heartbeat_record
 from config.models import HeartbeatKind
+from partners import services as partner_services
 from tests.conftest import ROLES, make_user
 from tests.factories import (
     ConsentingLeadFactory,
@@ -19,6 +20,7 @@ from tests.factories import (
     LeadFactory,
     PartnerFactory,
 )
+from tests.factories.finance import PaymentFactory
 
 SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
 
@@ -49,11 +51,26 @@ MATRIX = {
     "triage:queue": {SALES, ADMIN},
     "triage:counts": {SALES, ADMIN},
     "triage:panel": {SALES, ADMIN},
+    "finance:overview": {FINANCE, MANAGER, ADMIN},
+    "finance:ledger": {FINANCE, MANAGER, ADMIN},
+    "finance:accrual": {FINANCE, MANAGER, ADMIN},
+    "finance:account": {FINANCE, MANAGER, ADMIN},
+    "finance:account_csv": {FINANCE, MANAGER, ADMIN},
+    "finance:account_xlsx": {FINANCE, MANAGER, ADMIN},
+    "finance:payments": {FINANCE, MANAGER, ADMIN},
+    "finance:payment_create": {FINANCE, ADMIN},
+    "finance:payment": {FINANCE, MANAGER, ADMIN},
+    "finance:periods": {FINANCE, MANAGER, ADMIN},
+    "finance:journal": {FINANCE, MANAGER, ADMIN},
+    "finance:journal_csv": {FINANCE, MANAGER, ADMIN},
+    "finance:journal_xlsx": {FINANCE, MANAGER, ADMIN},
+    "finance:audit": {FINANCE, MANAGER, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
     "login": "the way in",
     "healthz": "load balancers and monitors; shows only up/down",
+    "favicon": "the site's icon, which browsers fetch before anyone logs in",
     "partner_link": "a partner answers a referral without an account; the signed token is the credential",
     "unsubscribe": "a lead stops our emails without an account; the signed token names the lead",
 }
@@ -62,21 +79,27 @@ POST_ONLY = {
     "logout": None,
     "leads:icp_publish": {MANAGER, ADMIN},
     "leads:import_start": {SALES, ADMIN},
-    "partners:referral_outcome": {SALES, ADMIN},
     "leads:import_rerun": {SALES, ADMIN},
+    "partners:referral_outcome": {SALES, ADMIN},
     "nurture:enrollment_action": {SALES, ADMIN},
     "nurture:task_done": {SALES, ADMIN},
     "nurture:message_action": {SALES, ADMIN},
     "triage:bulk": {SALES, ADMIN},
     "triage:refer": {SALES, ADMIN},
     "triage:enroll": {SALES, ADMIN},
-    "favicon": "the site's icon, which browsers fetch before anyone logs in",
     "triage:reply": {SALES, ADMIN},
     "triage:close": {SALES, ADMIN},
     "triage:override": {SALES, ADMIN},
     "triage:assign": {SALES, ADMIN},
     "partners:referral_reverse": {FINANCE, ADMIN},
     "partners:referral_send": {SALES, ADMIN},
+    "partners:referral_deal_value": {FINANCE, ADMIN},
+    "finance:accrual_adjust": {FINANCE, ADMIN},
+    "finance:accrual_write_off": {FINANCE, ADMIN},
+    "finance:payment_allocate": {FINANCE, ADMIN},
+    "finance:payment_allocate_auto": {FINANCE, ADMIN},
+    "finance:payment_bounce": {FINANCE, ADMIN},
+    "finance:period_lock": {FINANCE, ADMIN},
 }
 
 
@@ -95,6 +118,10 @@ def _referral():
     from partners.services import referral_send
 
     return referral_send(lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce")
+
+
+def _fee():
+    return partner_services.referral_accept(referral=_referral()).accruals.get()
 
 
 def url_for(name: str) -> str:
@@ -120,7 +147,18 @@ def url_for(name: str) -> str:
         kwargs = {"pk": PartnerFactory().pk}
     elif name == "partners:agreement_edit":
         kwargs = {"pk": FeeAgreementFactory().pk}
-    elif name in ("partners:referral", "partners:referral_outcome", "partners:referral_reverse"):
+    elif name in ("finance:accrual", "finance:accrual_adjust", "finance:accrual_write_off"):
+        kwargs = {"pk": _fee().pk}
+    elif name in ("finance:account", "finance:account_csv", "finance:account_xlsx"):
+        kwargs = {"pk": PartnerFactory().pk}
+    elif name.startswith("finance:payment") and name not in ("finance:payments", "finance:payment_create"):
+        kwargs = {"pk": PaymentFactory().pk}
+    elif name in (
+        "partners:referral",
+        "partners:referral_outcome",
+        "partners:referral_reverse",
+        "partners:referral_deal_value",
+    ):
         kwargs = {"pk": _referral().pk}
     elif name in ("partners:lead_matches", "partners:referral_send"):
         kwargs = {"lead_pk": ConsentingLeadFactory().pk}

@@ -52,9 +52,14 @@ def audit_record(
     )
 
 
+def _sum(queryset) -> Decimal:
+    """The rows' amounts added up in SQL, to the cent (SQLite adds decimals as floating point)."""
+    return fees.money(queryset.aggregate(total=Sum("amount"))["total"] or fees.ZERO)
+
+
 def item_allocated(item: FeeAccrual) -> Decimal:
     """What payments cover of a fee now (allocations less what was given back)."""
-    return Allocation.objects.filter(accrual=item).aggregate(total=Sum("amount"))["total"] or fees.ZERO
+    return _sum(Allocation.objects.filter(accrual=item))
 
 
 def item_open(item: FeeAccrual) -> Decimal:
@@ -66,13 +71,13 @@ def payment_unallocated(payment: Payment) -> Decimal:
     """What of a payment is still free to allocate: the partner's credit from it (nothing once it bounced)."""
     if payment.kind != PaymentKind.RECEIVED or Payment.objects.filter(reverses=payment).exists():
         return fees.ZERO
-    allocated = payment.allocations.aggregate(total=Sum("amount"))["total"] or fees.ZERO
+    allocated = _sum(payment.allocations.all())
     return payment.amount - allocated
 
 
 def allocation_remaining(allocation: Allocation) -> Decimal:
     """What of one allocation still stands (less what was given back from it)."""
-    given_back = allocation.given_back_by.aggregate(total=Sum("amount"))["total"] or fees.ZERO
+    given_back = _sum(allocation.given_back_by.all())
     return allocation.amount + given_back
 
 

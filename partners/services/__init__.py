@@ -9,11 +9,13 @@ queues the emails in the outbox and records the step on the lead's timeline.
 """
 
 from partners.services.agreements import FeeAgreementError, fee_agreement_in_force, fee_agreement_save
+from partners.services.ledger import LedgerError, accrual_correct
 from partners.services.outcomes import (
     parse_deal_value,
     referral_accept,
     referral_conversion_reverse,
     referral_convert,
+    referral_deal_value_correct,
     referral_decline,
     referral_expire,
     referral_lose,
@@ -25,13 +27,16 @@ __all__ = [
     "REFERRABLE",
     "ConsentError",
     "FeeAgreementError",
+    "LedgerError",
     "ReferralError",
+    "accrual_correct",
     "fee_agreement_in_force",
     "fee_agreement_save",
     "parse_deal_value",
     "referral_accept",
     "referral_conversion_reverse",
     "referral_convert",
+    "referral_deal_value_correct",
     "referral_decline",
     "referral_expire",
     "referral_lose",

@@ -74,7 +74,7 @@ def ledger_post(rows: list[FeeAccrual], *, day: date) -> list[FeeAccrual]:
 def item_net(item: FeeAccrual) -> Decimal:
     """What a billable row stands at now: its amount and every correction of it."""
     corrections = item.corrections.aggregate(total=Sum("amount"))["total"] or fees.ZERO
-    return item.amount + corrections
+    return item.amount + fees.money(corrections)  # to the cent: SQLite adds decimals as floating point
 
 
 def lock_item(accrual: FeeAccrual) -> FeeAccrual:

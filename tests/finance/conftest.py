@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from partners import matching
+from tests.conftest import make_user
 from tests.factories import FeeAgreementFactory
 
 
@@ -22,3 +23,26 @@ def partner(db):
     return FeeAgreementFactory(
         partner__name="Acme Lending", valid_from=timezone.localdate() - timedelta(days=400)
     ).partner
+
+
+@pytest.fixture
+def finance_client(client, finance_user):
+    client.force_login(finance_user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager_user):
+    client.force_login(manager_user)
+    return client
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client signed in as a user of the role ("Sales Ops", "Finance", "Manager", "Admin")."""
+
+    def signed_in(role: str):
+        client.force_login(make_user(role))
+        return client
+
+    return signed_in
