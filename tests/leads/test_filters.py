@@ -22,6 +22,7 @@ def test_triage_date_filter_out_of_range_is_not_applied_and_says_why(sales_clien
     assert "Waiting Wendy" in response.text
     (field,) = query
     assert response.context["filter"].form.errors[field] == ["Give a date from 1900-01-01 to 2999-12-31."]
+    assert '<div class="invalid-feedback">Give a date from 1900-01-01 to 2999-12-31.</div>' in response.text
 
 
 @pytest.mark.django_db

@@ -14,3 +14,4 @@ def test_referral_date_filter_out_of_range_is_not_applied_and_says_why(client, m
     assert response.status_code == 200
     (field,) = query
     assert response.context["filter"].form.errors[field] == ["Give a date from 1900-01-01 to 2999-12-31."]
+    assert '<div class="invalid-feedback">Give a date from 1900-01-01 to 2999-12-31.</div>' in response.text
