@@ -1,3 +1,4 @@
+import json
 import logging
 
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.urls import Resolver404, resolve
 from django_htmx.http import HttpResponseClientRedirect
 
 from common.db import database_busy
-from common.limits import problem_sentence, unstorable_text
+from common.limits import problem_sentence, unstorable_json, unstorable_text
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,11 @@ class BadInputMiddleware:
     """Input that no view could use answers a 4xx here, before any view or query runs, and says what was wrong:
 
     - under /api/, a body longer than API_MAX_BODY_BYTES: 413 with the API's JSON error;
-    - a NUL character, or a lone surrogate, in the path, a query parameter, a posted form field, or a header
-      (cookies included): 422 naming it (the API's JSON error under /api/, plain text elsewhere). PostgreSQL
-      can neither store nor compare such text, so wherever it reached a query (filters, admin search, a signed link,
-      the login's lockout check, a session cookie) it would be a database error.
+    - a NUL character, or a lone surrogate, in the path, a query parameter, a posted form field (or inside one
+      written as JSON, as the admin's JSON fields are), or a header (cookies included): 422 naming it (the API's
+      JSON error under /api/, plain text elsewhere). PostgreSQL can neither store nor compare such text, so
+      wherever it reached a query (filters, admin search, a signed link, the login's lockout check, a session
+      cookie, a JSON column) it would be a database error.
 
     JSON bodies are the API schemas' to check, field by field (leads.api_inputs.InputSchema)."""
 
@@ -150,4 +152,18 @@ def _unstorable_input(request: HttpRequest) -> tuple[str, str, str] | None:
         for name, values in data.lists():
             if problem := next(filter(None, map(unstorable_text, [name, *values])), None):
                 return (*_named(name, kind), problem)
+            if kind == "field" and (problem := next(filter(None, map(_unstorable_in_json, values)), None)):
+                return (*_named(name, kind), problem)
     return None
+
+
+def _unstorable_in_json(text: str) -> str | None:
+    """Why a form value written as JSON (an admin's JSON field, a criterion's value) holds text that cannot be
+    stored once decoded (`"\\u0000"`), else None; a value that is not JSON is plain text, checked as such."""
+    if "\\u" not in text or text.lstrip()[:1] not in ('"', "[", "{"):
+        return None
+    try:
+        found = unstorable_json(json.loads(text))
+    except ValueError:
+        return None
+    return f"{found[1]} (written in its JSON as an escape)" if found else None

@@ -10,9 +10,11 @@ from django.urls import reverse
 
 from config.roles import Role
 from leads.apikeys import api_key_create
-from leads.models import Lead
+from leads.models import Criterion, Lead
 from tests.conftest import make_user
-from tests.factories import ImportJobFactory, LeadFactory
+from tests.factories import ICPVersionFactory, ImportJobFactory, LeadFactory
+from tests.leads.test_admin import criterion_row, version_post
+from tests.leads.views.test_lead_edit import form_data
 
 NUL_SENTENCE = "contains a NUL character (\\x00), which cannot be stored."
 
@@ -200,3 +202,33 @@ def test_openapi_declares_formats_and_refuses_nul_in_strings(client):
     assert lead["attributes"]["propertyNames"]["pattern"] == "^[^\\u0000]*$"
     assert schemas["EnrollmentIn"]["properties"]["track"]["pattern"] == "^[^\\u0000]*$"
     assert lead["employees"]["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 10_000_000}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ['"\\u0000"', '["GB", "\\u0000"]', '{"lat": 51.5, "lon": 0, "km": 5, "k\\u0000": 1}'])
+def test_nul_written_as_json_in_an_admin_field_is_422(client, value):
+    """A criterion's value is JSON typed in the admin: its escape was a 500 on PostgreSQL (jsonb refuses it)."""
+    client.force_login(make_user("Admin"))
+    version = ICPVersionFactory()
+
+    response = client.post(
+        reverse("admin:leads_icpversion_change", args=[version.pk]),
+        version_post(version, criterion_row(field="country", operator="in", value=value)),
+    )
+
+    assert response.status_code == 422
+    assert response.content.decode().startswith("Bad input: the field “criteria-0-value” ")
+    assert "(written in its JSON as an escape)." in response.content.decode()
+    assert not Criterion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_json_with_an_escaped_backslash_is_plain_text_and_passes(sales_client):
+    lead = LeadFactory()
+    data = form_data(lead, message='["not a NUL: \\\\u0000"]')
+
+    response = sales_client.post(reverse("leads:edit", args=[lead.pk]), data)
+
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.message == '["not a NUL: \\\\u0000"]'
