@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from config.roles import Role
+from finance.seed import seed_finance
 from leads.seed import seed_leads
 from nurture.seed import seed_enrollments, seed_tracks
 from nurture.services import outbox_deferred
@@ -39,10 +40,13 @@ class Command(BaseCommand):
             tracks = seed_tracks()
         with outbox_deferred():
             enrollments = seed_enrollments()
+        with outbox_deferred():  # older referrals for two months of books; their emails went out at the time
+            books = seed_finance()
         self.stdout.write(
             f"Demo users created: {users_created}; leads created: {leads_created} (of {leads}); "
             f"partners: {len(partners)}; referrals created: {referrals}; tracks: {len(tracks)}; "
-            f"enrollments created: {enrollments}."
+            f"enrollments created: {enrollments}; finance: "
+            f"{', '.join(f'{n} {what}' for what, n in books.items()) or 'already seeded'}."
         )
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, *_, role in DEMO_USERS:
