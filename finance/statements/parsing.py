@@ -53,16 +53,17 @@ FIELDS = (
     Field("amount", "Amount", 0, ("amount", "fee", "fees", "commission", "total", "amount due", "value", "net",
           "payable", "referral fee", "amount payable", "sum")),
     Field("currency", "Currency", 0, ("currency", "ccy", "cur", "curr", "currency code")),
-    Field("fee_kind", "Fee kind", 0, ("fee type", "type", "kind", "fee kind", "event", "category", "fee for")),
+    Field("fee_kind", "Fee kind", 0, ("fee type", "type", "kind", "fee kind", "event", "category", "fee for",
+          "fee")),
     Field("description", "Description", 300, ("description", "details", "notes", "memo", "customer", "client",
           "name", "text", "narrative")),
 )  # fmt: skip
 FIELDS_BY_NAME = {spec.name: spec for spec in FIELDS}
-_SPELLINGS = {
-    normalise_header(spelling): spec.name
-    for spec in FIELDS
-    for spelling in (spec.name.replace("_", " "), spec.label, *spec.spellings)
-}
+_EXACT = {normalise_header(name): spec.name for spec in FIELDS for name in (spec.name.replace("_", " "), spec.label)}
+_CANDIDATES: dict[str, list[str]] = {}
+for _spec in FIELDS:
+    for _spelling in _spec.spellings:
+        _CANDIDATES.setdefault(normalise_header(_spelling), []).append(_spec.name)
 
 # What partners write for a fee kind; blank (or "all") = the line covers the referral's fees together.
 KIND_WORDS = {
@@ -86,12 +87,24 @@ def field_choices() -> list[tuple[str, str]]:
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
-    """{header: field or ""}: each field taken by the first header spelled like it, anything else skipped."""
-    mapping, taken = {}, set()
+    """{header: field or ""}: a header named like a field ("Amount", "Tracking code") takes it first; then each other
+    header takes the first field not taken yet that it is an everyday name for ("Commission", "Fee"); the rest
+    are skipped."""
+    mapping = dict.fromkeys(headers, "")
+    taken: set[str] = set()
     for header in headers:
-        guess = _SPELLINGS.get(normalise_header(header), "")
-        mapping[header] = guess if guess and guess not in taken else ""
-        taken.add(guess)
+        exact = _EXACT.get(normalise_header(header))
+        if exact and exact not in taken:
+            mapping[header] = exact
+            taken.add(exact)
+    for header in headers:
+        if mapping[header]:
+            continue
+        for candidate in _CANDIDATES.get(normalise_header(header), ()):
+            if candidate not in taken:
+                mapping[header] = candidate
+                taken.add(candidate)
+                break
     return mapping
 
 
@@ -109,7 +122,8 @@ def mapping_problems(mapping: dict[str, str], headers: list[str]) -> list[str]:
             continue
         if header not in headers:
             problems.append(f"Column “{header}” is not in the file.")
-        elif target not in FIELDS_BY_NAME:
+            continue
+        if target not in FIELDS_BY_NAME:
             problems.append(f"Column “{header}”: “{target}” is not a statement field.")
         elif target in used:
             label = FIELDS_BY_NAME[target].label
@@ -241,9 +255,10 @@ def parse_date_cell(value, order: str) -> date:
         else:
             raise CellError(f"“{text}”: write the year with four digits (a two-digit year could be either century).")
         try:
-            return _in_range(date(int(year), int(month), int(day)), text)
+            day_read = date(int(year), int(month), int(day))
         except ValueError:
             raise CellError(_impossible(text, int(day), int(month), order)) from None
+        return _in_range(day_read, text)
     for fmt in _WORD_FORMATS:
         try:
             return _in_range(datetime.strptime(text, fmt).date(), text)
@@ -295,11 +310,14 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+def _is_total_word(text: str) -> bool:
+    word = normalise_header(text)
+    return any(word == total or word.startswith(total + " ") for total in _TOTAL_WORDS)
+
+
 def _is_total_row(cells: list[str], keys: list[str]) -> bool:
-    if any(keys):
-        return False
-    words = {normalise_header(cell) for cell in cells if cell}
-    return any(word == total or word.startswith(total + " ") for word in words for total in _TOTAL_WORDS)
+    """A row that totals the others: some cell says so ("Total", "Grand total") and no key names a referral."""
+    return any(_is_total_word(cell) for cell in cells if cell) and all(not key or _is_total_word(key) for key in keys)
 
 
 class _Row:

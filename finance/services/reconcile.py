@@ -1,0 +1,323 @@
+"""Automatic reconciliation of a partner's statement, set-based in SQL: a dozen statements per run whatever the
+number of lines (never a query per line).
+
+Each line is matched to one of the partner's referrals by the first rule that finds one:
+  1. its tracking code;
+  2. the partner's own reference, learnt when a line was linked by hand (`PartnerReference`);
+  3. the SHA-256 of the lead's email, when one of the referral's fees happened within the partner's date window
+     (`StatementSettings.match_window_days`) of the line's date (the statement's last day for an undated line);
+     the nearest in time wins.
+A line that names a fee kind is compared with that fee; a line without one covers the referral's fees that still
+stand (not reversed or written off to nothing) up to the statement's last day, summed. What a fee stands at is its
+amount and its corrections; payments do not change it. Within the partner's tolerance (money, or a percentage of
+the fee: whichever is larger) the line is *matched*, otherwise an *amount mismatch*; a line no rule matched is an
+*unknown referral*; a line claiming a fee an earlier line (of this statement, or a reconciled one before it) claimed
+is a *duplicate line*. Every fee of the period that still stands, is not fully paid and that no line covers is
+*missing from statement*. Each item records the rule that matched it. Amounts are compared in whole cents.
+"""
+
+from collections import Counter
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from finance.models import (
+    Allocation,
+    AuditAction,
+    MatchCategory,
+    PartnerReference,
+    PartnerStatement,
+    ReconciliationItem,
+    StatementLine,
+    StatementSettings,
+)
+from finance.services.base import FinanceError, audit_record
+from finance.statements.parsing import email_hash
+from leads.models import Lead
+from partners import fees
+from partners.models import BILLABLE_KINDS, FeeAccrual, Referral
+
+WORK = "finance_recon_lines"
+SQLITE_HASH = "finance_email_hash"
+BILLABLE = tuple(str(kind) for kind in BILLABLE_KINDS)
+
+
+def _tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "work": WORK,
+        "line": quote(StatementLine._meta.db_table),
+        "statement": quote(PartnerStatement._meta.db_table),
+        "item": quote(ReconciliationItem._meta.db_table),
+        "reference": quote(PartnerReference._meta.db_table),
+        "referral": quote(Referral._meta.db_table),
+        "lead": quote(Lead._meta.db_table),
+        "accrual": quote(FeeAccrual._meta.db_table),
+        "allocation": quote(Allocation._meta.db_table),
+        "billable": ", ".join(f"'{kind}'" for kind in BILLABLE),
+    }
+
+
+def _dialect() -> dict[str, str]:
+    """The few expressions PostgreSQL and SQLite spell differently."""
+    if connection.vendor == "postgresql":
+        return {
+            "hash": "encode(sha256(convert_to(lower(btrim({0})), 'UTF8')), 'hex')",
+            "days_apart": "abs(CAST({0} AS date) - {1})",
+            "bigint": "bigint",
+        }
+    connection.ensure_connection()
+    connection.connection.create_function(SQLITE_HASH, 1, _sqlite_hash, deterministic=True)
+    return {
+        "hash": SQLITE_HASH + "({0})",
+        "days_apart": "abs(julianday(date({0})) - julianday({1}))",
+        "bigint": "integer",
+    }
+
+
+def _sqlite_hash(email):
+    return email_hash(email) if email else None
+
+
+def _cents(column: str) -> str:
+    return f"CAST(ROUND({column} * 100) AS BIGINT)"
+
+
+def _run(sql: str, params: dict | None = None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+        return cursor.rowcount
+
+
+def _statements(t: dict[str, str], d: dict[str, str]) -> list[str]:
+    """The reconciliation as SQL, in order; parameters by name (%(statement)s …)."""
+    hash_email = d["hash"].format("ld.email")
+    days_apart = d["days_apart"].format("a.occurred_at", "w.day")
+    return [
+        f"DROP TABLE IF EXISTS {t['work']}",
+        f"""CREATE TEMPORARY TABLE {t["work"]} (
+            line_id {d["bigint"]} PRIMARY KEY, row_number integer, tracking_code varchar(20),
+            partner_reference varchar(100), email_hash varchar(64), fee_kind varchar(20), currency varchar(3),
+            amount numeric(14, 2), cents {d["bigint"]}, day date, referral_id {d["bigint"]}, rule varchar(20),
+            duplicate integer NOT NULL DEFAULT 0, expected {d["bigint"]}, fees integer, accrual_id {d["bigint"]})""",
+        f"""INSERT INTO {t["work"]} (line_id, row_number, tracking_code, partner_reference, email_hash, fee_kind,
+                currency, amount, cents, day)
+            SELECT l.id, l.row_number, l.tracking_code, l.partner_reference, l.email_hash, l.fee_kind, l.currency,
+                l.amount, {_cents("l.amount")}, COALESCE(l.line_date, %(period_end)s)
+            FROM {t["line"]} l WHERE l.statement_id = %(statement)s""",  # noqa: S608 - model tables
+        f"CREATE INDEX {t['work']}_referral ON {t['work']} (referral_id)",
+        # 1. tracking code
+        f"""UPDATE {t["work"]} SET referral_id = r.id, rule = 'tracking_code'
+            FROM {t["referral"]} r
+            WHERE r.tracking_code = {t["work"]}.tracking_code AND r.partner_id = %(partner)s
+              AND {t["work"]}.tracking_code <> ''""",  # noqa: S608 - model tables
+        # 2. the partner's reference
+        f"""UPDATE {t["work"]} SET referral_id = pr.referral_id, rule = 'partner_reference'
+            FROM {t["reference"]} pr
+            WHERE {t["work"]}.referral_id IS NULL AND {t["work"]}.partner_reference <> ''
+              AND pr.partner_id = %(partner)s AND pr.reference = {t["work"]}.partner_reference""",  # noqa: S608 - model tables
+        # 3. the lead's email hash, a fee within the date window; the nearest in time wins
+        f"""UPDATE {t["work"]} SET referral_id = nearest.referral_id, rule = 'email_hash'
+            FROM (
+                SELECT line_id, referral_id FROM (
+                    SELECT w.line_id, h.referral_id, ROW_NUMBER() OVER (
+                        PARTITION BY w.line_id ORDER BY MIN({days_apart}), h.referral_id) AS rank
+                    FROM {t["work"]} w
+                    JOIN (SELECT r.id AS referral_id, {hash_email} AS email_hash
+                          FROM {t["referral"]} r JOIN {t["lead"]} ld ON ld.id = r.lead_id
+                          WHERE r.partner_id = %(partner)s) h ON h.email_hash = w.email_hash
+                    JOIN {t["accrual"]} a ON a.referral_id = h.referral_id AND a.kind IN ({t["billable"]})
+                    WHERE w.referral_id IS NULL AND w.email_hash <> '' AND {days_apart} <= %(window)s
+                    GROUP BY w.line_id, h.referral_id
+                ) ranked WHERE rank = 1
+            ) nearest
+            WHERE nearest.line_id = {t["work"]}.line_id""",  # noqa: S608 - model tables
+        # a fee claimed twice: by an earlier line of this statement, or by a line of a reconciled statement before
+        f"""UPDATE {t["work"]} SET duplicate = 1
+            WHERE referral_id IS NOT NULL AND (
+                EXISTS (SELECT 1 FROM {t["work"]} l2
+                        WHERE l2.referral_id = {t["work"]}.referral_id AND l2.row_number < {t["work"]}.row_number
+                          AND (l2.fee_kind = {t["work"]}.fee_kind OR l2.fee_kind = ''
+                               OR {t["work"]}.fee_kind = ''))
+                OR EXISTS (SELECT 1 FROM {t["item"]} i
+                           JOIN {t["line"]} l2 ON l2.id = i.line_id
+                           JOIN {t["statement"]} s ON s.id = i.statement_id
+                           WHERE i.referral_id = {t["work"]}.referral_id AND i.statement_id <> %(statement)s
+                             AND s.partner_id = %(partner)s AND s.status = 'reconciled'
+                             AND i.category IN ('matched', 'amount_mismatch')
+                             AND (l2.fee_kind = {t["work"]}.fee_kind OR l2.fee_kind = ''
+                                  OR {t["work"]}.fee_kind = '')))""",  # noqa: S608 - model tables
+        # what the fees a line covers stand at (amount and corrections), in the line's currency
+        f"""UPDATE {t["work"]} SET expected = covered.cents, fees = covered.fees, accrual_id = covered.accrual_id
+            FROM (
+                SELECT w.line_id, SUM(n.net) AS cents, COUNT(*) AS fees, MIN(n.id) AS accrual_id
+                FROM {t["work"]} w
+                JOIN (SELECT a.id, a.referral_id, a.kind, a.currency, a.occurred_at,
+                             {_cents("a.amount")} + COALESCE(SUM({_cents("c.amount")}), 0) AS net
+                      FROM {t["accrual"]} a LEFT JOIN {t["accrual"]} c ON c.corrects_id = a.id
+                      WHERE a.partner_id = %(partner)s AND a.kind IN ({t["billable"]})
+                        AND a.referral_id IN (SELECT referral_id FROM {t["work"]} WHERE referral_id IS NOT NULL)
+                      GROUP BY a.id, a.referral_id, a.kind, a.currency, a.occurred_at, a.amount) n
+                  ON n.referral_id = w.referral_id AND n.currency = w.currency
+                 AND (n.kind = w.fee_kind OR (w.fee_kind = '' AND n.net > 0 AND n.occurred_at < %(period_after)s))
+                WHERE w.referral_id IS NOT NULL AND w.duplicate = 0
+                GROUP BY w.line_id
+            ) covered
+            WHERE covered.line_id = {t["work"]}.line_id""",  # noqa: S608 - model tables
+        f"""INSERT INTO {t["item"]} (statement_id, line_id, referral_id, accrual_id, category, rule, expected_amount,
+                statement_amount, currency, created_at)
+            SELECT %(statement)s, w.line_id, w.referral_id, CASE WHEN w.fees = 1 THEN w.accrual_id END,
+                CASE
+                    WHEN w.referral_id IS NULL THEN 'unknown_referral'
+                    WHEN w.duplicate = 1 THEN 'duplicate_line'
+                    WHEN w.fees IS NOT NULL AND (abs(w.cents - w.expected) <= %(tolerance_cents)s
+                         OR abs(w.cents - w.expected) * 10000 <= abs(w.expected) * %(tolerance_bp)s) THEN 'matched'
+                    ELSE 'amount_mismatch'
+                END,
+                COALESCE(w.rule, 'none'),
+                CASE WHEN w.referral_id IS NOT NULL AND w.duplicate = 0 THEN COALESCE(w.expected, 0) / 100.0 END,
+                w.amount, w.currency, %(now)s
+            FROM {t["work"]} w ORDER BY w.row_number""",  # noqa: S608 - model tables
+        # fees of the period that still stand, are not fully paid and that no line covers
+        f"""INSERT INTO {t["item"]} (statement_id, line_id, referral_id, accrual_id, category, rule, expected_amount,
+                statement_amount, currency, created_at)
+            SELECT %(statement)s, NULL, n.referral_id, n.id, 'missing', 'none', n.net / 100.0, NULL, n.currency,
+                %(now)s
+            FROM (SELECT a.id, a.referral_id, a.kind, a.currency,
+                         {_cents("a.amount")} + COALESCE(SUM({_cents("c.amount")}), 0) AS net
+                  FROM {t["accrual"]} a LEFT JOIN {t["accrual"]} c ON c.corrects_id = a.id
+                  WHERE a.partner_id = %(partner)s AND a.kind IN ({t["billable"]})
+                    AND a.occurred_at >= %(period_from)s AND a.occurred_at < %(period_after)s
+                  GROUP BY a.id, a.referral_id, a.kind, a.currency, a.amount) n
+            WHERE n.net > 0
+              AND n.net > COALESCE((SELECT SUM({_cents("al.amount")}) FROM {t["allocation"]} al
+                                    WHERE al.accrual_id = n.id), 0)
+              AND NOT EXISTS (SELECT 1 FROM {t["work"]} w
+                              WHERE w.referral_id = n.referral_id AND w.duplicate = 0
+                                AND (w.fee_kind = n.kind OR w.fee_kind = ''))
+              AND NOT EXISTS (SELECT 1 FROM {t["item"]} i
+                              JOIN {t["line"]} l2 ON l2.id = i.line_id
+                              JOIN {t["statement"]} s ON s.id = i.statement_id
+                              WHERE i.referral_id = n.referral_id AND i.statement_id <> %(statement)s
+                                AND s.partner_id = %(partner)s AND s.status = 'reconciled'
+                                AND i.category IN ('matched', 'amount_mismatch')
+                                AND (l2.fee_kind = n.kind OR l2.fee_kind = ''))
+            ORDER BY n.id""",  # noqa: S608 - model tables
+        f"DROP TABLE {t['work']}",
+    ]
+
+
+def day_start(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@transaction.atomic
+def statement_reconcile(
+    *, statement: PartnerStatement, actor=None, actor_label: str = "", now: datetime | None = None
+) -> dict[str, int]:
+    """Match every line of an imported statement and classify it, and every fee of its period it does not mention
+    (see the module's docstring). Runs once per statement. Returns the number of items per category."""
+    now = now or timezone.now()
+    statement = PartnerStatement.objects.select_for_update().select_related("partner").get(pk=statement.pk)
+    if statement.status != PartnerStatement.Status.IMPORTED or statement.items.exists():
+        raise FinanceError(f"Statement {statement.pk} is reconciled already.")
+    settings = StatementSettings.objects.filter(partner_id=statement.partner_id).first()
+    settings = settings or StatementSettings(partner_id=statement.partner_id)
+    ops = connection.ops
+    params = {
+        "statement": statement.pk,
+        "partner": statement.partner_id,
+        "period_end": ops.adapt_datefield_value(statement.period_end),
+        "period_from": ops.adapt_datetimefield_value(day_start(statement.period_start)),
+        "period_after": ops.adapt_datetimefield_value(day_start(statement.period_end + timedelta(days=1))),
+        "window": settings.match_window_days,
+        "tolerance_cents": int(settings.tolerance_amount * 100),
+        "tolerance_bp": int(settings.tolerance_percent * 100),
+        "now": ops.adapt_datetimefield_value(now),
+    }
+    for sql in _statements(_tables(), _dialect()):
+        _run(sql, params)
+    counts = Counter(statement.items.values_list("category", flat=True))
+    statement.status, statement.reconciled_at = PartnerStatement.Status.RECONCILED, now
+    statement.save(update_fields=["status", "reconciled_at"])
+    summary = ", ".join(f"{counts.get(c.value, 0)} {c.label.lower()}" for c in MatchCategory)
+    audit_record(
+        action=AuditAction.STATEMENT_RECONCILED,
+        subject_type="statement",
+        subject_id=statement.pk,
+        partner_id=statement.partner_id,
+        summary=f"Statement {statement.pk} of {statement.partner.name} reconciled: {summary}",
+        changes={"counts": {c.value: counts.get(c.value, 0) for c in MatchCategory}},
+        actor=actor,
+        actor_label=actor_label,
+        at=now,
+    )
+    return {c.value: counts.get(c.value, 0) for c in MatchCategory}
+
+
+# One line at a time (linking by hand), by the same rules -----------------------------------------------------
+
+
+def fees_covered(*, referral_id: int, currency: str, fee_kind: str, period_end) -> list[FeeAccrual]:
+    """The fees a line covers, each with `net` (what it stands at): the named kind, or every fee still standing up
+    to the statement's last day."""
+    rows = (
+        FeeAccrual.objects.filter(referral_id=referral_id, currency=currency, kind__in=BILLABLE_KINDS)
+        .annotate(corrections=Sum("corrections__amount"))
+        .order_by("occurred_at", "id")
+    )
+    if fee_kind:
+        rows = rows.filter(kind=fee_kind)
+    else:
+        rows = rows.filter(occurred_at__lt=day_start(period_end + timedelta(days=1)))
+    covered = []
+    for row in rows:
+        row.net = fees.money(row.amount + (row.corrections or fees.ZERO))
+        if fee_kind or row.net > 0:
+            covered.append(row)
+    return covered
+
+
+def within_tolerance(claimed: Decimal, expected: Decimal, settings: StatementSettings) -> bool:
+    difference = abs(claimed - expected)
+    return difference <= settings.tolerance_amount or difference * 100 <= abs(expected) * settings.tolerance_percent
+
+
+def item_compare(*, line: StatementLine, referral: Referral, settings: StatementSettings) -> dict:
+    """What matching `line` to `referral` gives: category, expected amount and the fee (when it covers one)."""
+    covered = fees_covered(
+        referral_id=referral.pk, currency=line.currency, fee_kind=line.fee_kind, period_end=line.statement.period_end
+    )
+    expected = sum((fee.net for fee in covered), fees.ZERO)
+    matched = bool(covered) and within_tolerance(line.amount, expected, settings)
+    return {
+        "category": MatchCategory.MATCHED if matched else MatchCategory.AMOUNT_MISMATCH,
+        "expected_amount": expected,
+        "accrual": covered[0] if len(covered) == 1 else None,
+        "fees": covered,
+    }
+
+
+def item_fees(item: ReconciliationItem) -> list[FeeAccrual]:
+    """The fees an item is about: its fee, or those its line covers."""
+    if item.accrual_id:
+        return [item.accrual]
+    if item.line_id is None or item.referral_id is None:
+        return []
+    line = item.line
+    return fees_covered(
+        referral_id=item.referral_id,
+        currency=line.currency,
+        fee_kind=line.fee_kind,
+        period_end=line.statement.period_end,
+    )
+
+
+def is_open(item: ReconciliationItem) -> bool:
+    """Still waiting for a person: not matched and no final resolution (a dispute keeps it open)."""
+    if item.category == MatchCategory.MATCHED:
+        return False
+    return not any(r.action != "dispute" for r in item.resolutions.all())
