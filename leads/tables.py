@@ -1,6 +1,7 @@
 from datetime import datetime
 
 import django_tables2 as tables
+from django.core.paginator import EmptyPage
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -55,10 +56,17 @@ class QueuePaginator(LazyPaginator):
     ("more than 25" until the last page is reached). At most 100 rows a page, whatever `per_page` asks."""
 
     MAX_PER_PAGE = 100
+    MAX_PAGE = 10**9
 
     def __init__(self, object_list, per_page, **kwargs):
         super().__init__(object_list, min(int(per_page), self.MAX_PER_PAGE), **kwargs)
         self._seen = 0
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if number > self.MAX_PAGE:  # `?page=99999999999999999999`: an OFFSET PostgreSQL cannot take; page 1 instead
+            raise EmptyPage("That page is past the end of the queue.")
+        return number
 
     def page(self, number):
         page = super().page(number)

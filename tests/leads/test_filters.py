@@ -1,5 +1,6 @@
-"""Dates typed in a URL's filters are held to 1900-01-01..2999-12-31: the day after 9999-12-31 was a 500 on every
-database. A date outside is not applied, and the filter's form says why."""
+"""The triage queue's URL: dates in its filters are held to 1900-01-01..2999-12-31 (the day after 9999-12-31 was a
+500 on every database; a date outside is not applied, and the filter's form says why), and a page number past any
+queue shows the first page."""
 
 import pytest
 from django.urls import reverse
@@ -33,3 +34,14 @@ def test_triage_date_filter_at_the_edges_of_the_range_is_applied():
 
     assert inside.form.is_valid()
     assert inside.qs.count() == 1
+
+
+@pytest.mark.django_db
+def test_triage_page_number_past_any_queue_shows_the_first_page(sales_client):
+    """An OFFSET beyond bigint was a 500 on PostgreSQL."""
+    LeadFactory(name="Waiting Wendy", status="disqualified")
+
+    response = sales_client.get(reverse("triage:queue"), {"page": "99999999999999999999"})
+
+    assert response.status_code == 200
+    assert "Waiting Wendy" in response.text
