@@ -77,6 +77,7 @@ class DatabaseBusyMiddleware:
 # the type of its answers outside the API.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 TEXT = "text/plain; charset=utf-8"
+LIST_MAX_PER_PAGE = 100
 
 
 class BadInputMiddleware:
@@ -87,7 +88,8 @@ class BadInputMiddleware:
       written as JSON, as the admin's JSON fields are), or a header (cookies included): 422 naming it (the API's
       JSON error under /api/, plain text elsewhere). PostgreSQL can neither store nor compare such text, so
       wherever it reached a query (filters, admin search, a signed link, the login's lockout check, a session
-      cookie, a JSON column) it would be a database error.
+      cookie, a JSON column) it would be a database error;
+    - a list page's `per_page` that is not a whole number from 1 to 100: 422.
 
     JSON bodies are the API schemas' to check, field by field (leads.api_inputs.InputSchema)."""
 
@@ -100,7 +102,7 @@ class BadInputMiddleware:
             detail = f"The request body is larger than the API accepts ({api_body_limit() // 1024} KB)."
             return JsonResponse({"detail": detail}, status=413)
         try:
-            found = _unstorable_input(request)
+            found = _unstorable_input(request) or _bad_list_param(request)
         except MultiPartParserError as exc:
             return HttpResponse(f"Bad input: the form could not be read ({exc}).\n", status=400, content_type=TEXT)
         if found is None:
@@ -155,6 +157,15 @@ def _unstorable_input(request: HttpRequest) -> tuple[str, str, str] | None:
             if kind == "field" and (problem := next(filter(None, map(_unstorable_in_json, values)), None)):
                 return (*_named(name, kind), problem)
     return None
+
+
+def _bad_list_param(request: HttpRequest) -> tuple[str, str, str] | None:
+    """Every list page's rows per page (django-tables2's `per_page`): a whole number from 1 to LIST_MAX_PER_PAGE.
+    Zero or less was a 500 on every list; a million rendered a million rows."""
+    raw = request.GET.get("per_page")
+    if raw is None or (raw.isascii() and raw.isdigit() and len(raw) < 10 and 1 <= int(raw) <= LIST_MAX_PER_PAGE):
+        return None
+    return (*_named("per_page", "query parameter"), f"must be a whole number from 1 to {LIST_MAX_PER_PAGE}")
 
 
 def _unstorable_in_json(text: str) -> str | None:

@@ -232,3 +232,25 @@ def test_json_with_an_escaped_backslash_is_plain_text_and_passes(sales_client):
     assert response.status_code == 302
     lead.refresh_from_db()
     assert lead.message == '["not a NUL: \\\\u0000"]'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("per_page", ["-1", "0", "101", "1000000", "abc", "²"])
+@pytest.mark.parametrize("url", ["/leads/", "/partners/", "/partners/referrals/", "/nurture/", "/triage/"])
+def test_list_rows_per_page_outside_1_to_100_is_422(client, url, per_page):
+    """Zero or less was a 500 on every list page; a million rendered every row."""
+    client.force_login(make_user("Admin"))
+
+    response = client.get(url, {"per_page": per_page})
+
+    assert response.status_code == 422
+    assert response.content.decode() == (
+        "Bad input: the query parameter “per_page” must be a whole number from 1 to 100.\n"
+    )
+
+
+@pytest.mark.django_db
+def test_list_rows_per_page_within_range_is_served(client):
+    client.force_login(make_user("Admin"))
+
+    assert client.get("/leads/", {"per_page": "100"}).status_code == 200
