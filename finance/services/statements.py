@@ -3,8 +3,9 @@ all. The partner's column mapping, decimal mark, date order and currency are rem
 
     statement_read(partner=, data=, name=, …) -> Reading: the sheet, header, mapping, conventions and every line or
         problem, without storing anything (the upload page's preview).
-    statement_import(partner=, data=, name=, …) -> PartnerStatement: refused whole (StatementRejected, every bad row
-        with its row, column and reason) when any row is wrong; the same file twice for a partner is refused.
+    statement_import(partner=, data=, name=, …) -> PartnerStatement, reconciled: refused whole (StatementRejected,
+        every bad row with its row, column and reason) when any row is wrong; the same file twice for a partner is
+        refused.
     statement_settings_save(partner=, …): the matching settings (date window, tolerance as money or percent).
 """
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from common.money import DECIMAL_MARKS, AmountError, currency_code
 from finance.models import AuditAction, DateOrder, PartnerStatement, StatementLine, StatementSettings
 from finance.services.base import FinanceError, audit_record, user_or_none
+from finance.services.reconcile import statement_reconcile
 from finance.statements.parsing import (
     Conventions,
     Line,
@@ -197,10 +199,12 @@ def statement_import(
     actor_label: str = "",
     now: datetime | None = None,
     remember: bool = True,
+    reconcile: bool = True,
 ) -> PartnerStatement:
-    """Store a partner's statement and its lines, whole or not at all. Every bad row refuses it (StatementRejected,
-    listing each); the same file twice for a partner is refused. The mapping and conventions it was read with are
-    remembered for the partner's next statement."""
+    """Store a partner's statement and its lines, whole or not at all, and reconcile it (`reconcile=False` leaves
+    that for later: `statement_reconcile`). Every bad row refuses it (StatementRejected, listing each); the same
+    file twice for a partner is refused. The mapping and conventions it was read with are remembered for the
+    partner's next statement."""
     now = now or timezone.now()
     sha = file_sha256(data)
     if (earlier := _duplicate_of(partner, sha)) is not None:
@@ -255,6 +259,9 @@ def statement_import(
         actor_label=actor_label,
         at=now,
     )
+    if reconcile:
+        statement_reconcile(statement=statement, actor=actor, actor_label=actor_label, now=now)
+        statement.refresh_from_db()
     return statement
 
 

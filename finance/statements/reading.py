@@ -108,7 +108,7 @@ def _read_csv(data: bytes) -> Workbook:
     text = data.decode(encoding, errors="strict") if encoding != "latin-1" else data.decode("latin-1")
     if text.startswith("\ufeff"):
         text = text[1:]
-    delimiter = _sniff_delimiter(text[:SNIFF_CHARS])
+    delimiter = _sniff_delimiter(text[:SNIFF_CHARS], cut=len(text) > SNIFF_CHARS)
     rows: list[tuple[int, list[Any]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = 0
@@ -137,9 +137,11 @@ def _read_csv(data: bytes) -> Workbook:
     return Workbook(kind="csv", sheets=[Sheet(name="", rows=rows)], encoding=encoding, delimiter=delimiter)
 
 
-def _sniff_delimiter(sample: str) -> str:
-    """The delimiter that splits the most of the first lines into the same number (more than one) of columns."""
-    lines = [line for line in sample.splitlines()[:-1] or sample.splitlines() if line.strip()][:50]
+def _sniff_delimiter(sample: str, *, cut: bool) -> str:
+    """The delimiter that splits the most of the first lines into the same number (more than one) of columns
+    (`cut`: the sample ends inside the file, so its last line may be partial and is left out)."""
+    lines = sample.splitlines()
+    lines = [line for line in (lines[:-1] if cut and len(lines) > 1 else lines) if line.strip()][:50]
     best, best_score = ",", (0, 0)
     for delimiter in DELIMITERS:
         try:
