@@ -65,6 +65,12 @@ class InputSchema(Schema):
         return value
 
 
+# RFC 3339's date-time, in ASCII digits: its `T` may be `t` or a space; the time zone is required.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def date_time(field: str):
     """A strict RFC 3339 date-time (`format: date-time`, the time zone required) within the dates accepted for
     `field` (leads.services.date_range)."""
@@ -88,9 +94,6 @@ def date_time(field: str):
         AfterValidator(in_range),
         Field(description=f"RFC 3339 with a time zone; from {earliest} to at most {ahead} ahead of now."),
     ]
-
-
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def whole(field: str):
