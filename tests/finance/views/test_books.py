@@ -188,3 +188,30 @@ def test_finance_is_in_the_navigation_of_finance_and_managers_only(finance_clien
     assert '<a class="nav-link" href="/finance/">Finance</a>' in finance_client.get("/").text
     assert 'href="/finance/">Finance</a>' in client_for("Manager").get("/").text
     assert 'href="/finance/">Finance</a>' not in client_for("Sales Ops").get("/").text
+
+
+@pytest.mark.parametrize("entries", [1, 5])
+def test_audit_page_query_count_does_not_grow_with_rows(
+    finance_client, finance_user, partner, django_assert_num_queries, entries
+):
+    for _ in range(entries):
+        services.payment_record(partner=partner, amount=D("1.00"), currency="EUR", received_on=timezone.localdate(),
+                                reference=f"R{_}", actor=finance_user)  # fmt: skip
+    finance_client.get(reverse("finance:audit"))
+
+    # session, user, 2 x permissions, roles, partner choices (count + rows), row count, the page (actor, partner joined)
+    with django_assert_num_queries(9):
+        finance_client.get(reverse("finance:audit"))
+
+
+@pytest.mark.parametrize("entries", [1, 5])
+def test_journal_page_query_count_does_not_grow_with_rows(finance_client, partner, django_assert_num_queries, entries):
+    for _ in range(entries):
+        services.payment_record(partner=partner, amount=D("1.00"), currency="EUR", received_on=date(2026, 4, 2),
+                                reference=f"R{_}", now=timezone.make_aware(timezone.datetime(2026, 4, 3)))  # fmt: skip
+    url = reverse("finance:journal")
+    finance_client.get(url, {"start": "2026-04-01", "end": "2026-04-30"})
+
+    # session, user, 2 x permissions, roles, ledger rows, payments (partner joined), two counts
+    with django_assert_num_queries(9):
+        finance_client.get(url, {"start": "2026-04-01", "end": "2026-04-30"})

@@ -323,3 +323,8 @@ def test_statement_of_account_xlsx_reads_back_with_numbers_as_numbers(finance_cl
     assert rows[6][3] == "=HYPERLINK(1)"  # text, never a formula
     assert sheet.cell(row=7, column=4).data_type == "s"
     assert rows[-1][5:8] == (325, 225, 325)
+
+
+def test_statement_of_account_of_a_missing_partner_is_404(finance_client):
+    assert finance_client.get(reverse("finance:account", args=[999999])).status_code == 404
+    assert finance_client.get(reverse("finance:account_csv", args=[999999])).status_code == 404
