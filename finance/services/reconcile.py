@@ -266,7 +266,7 @@ def fees_covered(*, referral_id: int, currency: str, fee_kind: str, period_end) 
     to the statement's last day."""
     rows = (
         FeeAccrual.objects.filter(referral_id=referral_id, currency=currency, kind__in=BILLABLE_KINDS)
-        .annotate(corrections=Sum("corrections__amount"))
+        .annotate(corrections_total=Sum("corrections__amount"))
         .order_by("occurred_at", "id")
     )
     if fee_kind:
@@ -275,7 +275,7 @@ def fees_covered(*, referral_id: int, currency: str, fee_kind: str, period_end) 
         rows = rows.filter(occurred_at__lt=day_start(period_end + timedelta(days=1)))
     covered = []
     for row in rows:
-        row.net = fees.money(row.amount + (row.corrections or fees.ZERO))
+        row.net = fees.money(row.amount + (row.corrections_total or fees.ZERO))
         if fee_kind or row.net > 0:
             covered.append(row)
     return covered

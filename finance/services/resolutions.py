@@ -130,7 +130,7 @@ def item_resolve(
     elif action == A.WRITE_OFF:
         rows = _write_off(item, note, actor, now)
     elif action == A.LINK:
-        new_item = _link(item, referral, now)
+        new_item = _link(item, referral, actor, now)
     resolution = Resolution(
         item=item,
         action=action,
@@ -234,7 +234,7 @@ def _write_off(item: ReconciliationItem, note: str, actor, now) -> list[FeeAccru
     return rows
 
 
-def _link(item: ReconciliationItem, referral: Referral | None, now) -> ReconciliationItem:
+def _link(item: ReconciliationItem, referral: Referral | None, actor, now) -> ReconciliationItem:
     if referral is None:
         raise FinanceError("Choose the referral this line is about.", field="referral")
     partner = item.statement.partner
@@ -249,7 +249,7 @@ def _link(item: ReconciliationItem, referral: Referral | None, now) -> Reconcili
         PartnerReference.objects.get_or_create(
             partner=partner, reference=line.partner_reference, defaults={"referral": referral, "created_at": now}
         )
-    return ReconciliationItem.objects.create(
+    new_item = ReconciliationItem.objects.create(
         statement=item.statement,
         line=line,
         referral=referral,
@@ -261,6 +261,32 @@ def _link(item: ReconciliationItem, referral: Referral | None, now) -> Reconcili
         currency=line.currency,
         created_at=now,
     )
+    _cover_missing(new_item, result["fees"], actor, now)
+    return new_item
+
+
+def _cover_missing(new_item: ReconciliationItem, covered: list[FeeAccrual], actor, now) -> None:
+    """Fees of the statement found missing that the hand-linked line covers are not missing after all."""
+    missing = (
+        ReconciliationItem.objects.filter(
+            statement_id=new_item.statement_id, category=MatchCategory.MISSING, accrual__in=covered
+        )
+        .exclude(resolutions__action__in=FINAL)
+        .select_for_update(of=("self",))
+    )
+    for item in missing:
+        try:
+            with transaction.atomic():
+                Resolution.objects.create(
+                    item=item,
+                    action=A.LINK,
+                    referral=new_item.referral,
+                    note=f"Covered by row {new_item.line.row_number}, linked by hand",
+                    resolved_by=user_or_none(actor),
+                    resolved_at=now,
+                )
+        except IntegrityError:
+            continue  # someone resolved it a moment ago: theirs stands
 
 
 def _audit(item, resolution: Resolution, rows, new_item, actor, now) -> None:
