@@ -1,6 +1,6 @@
 from django.urls import path
 
-from finance.views import books, ledger, payments
+from finance.views import books, ledger, payments, reconcile, statements
 
 app_name = "finance"
 urlpatterns = [
@@ -24,4 +24,11 @@ urlpatterns = [
     path("journal.csv", books.journal_csv, name="journal_csv"),
     path("journal.xlsx", books.journal_xlsx, name="journal_xlsx"),
     path("audit/", books.audit, name="audit"),
+    path("statements/", statements.statement_list, name="statements"),
+    path("statements/upload/", statements.statement_upload, name="statement_upload"),
+    path("statements/<int:pk>/", reconcile.statement_detail, name="statement"),
+    path("statements/<int:pk>/pay/", reconcile.statement_pay_view, name="statement_pay"),
+    path("statements/items/<int:pk>/", reconcile.item_detail, name="reconcile_item"),
+    path("statements/items/<int:pk>/resolve/", reconcile.item_resolve_view, name="reconcile_resolve"),
+    path("statements/settings/<int:pk>/", statements.statement_settings_page, name="statement_settings"),
 ]

@@ -21,6 +21,8 @@ from tests.factories import (
     PartnerFactory,
 )
 from tests.factories.finance import PaymentFactory
+from tests.factories.statements import line as statement_line
+from tests.factories.statements import reconciled_statement
 
 SALES, FINANCE, MANAGER, ADMIN = "Sales Ops", "Finance", "Manager", "Admin"
 
@@ -65,6 +67,11 @@ MATRIX = {
     "finance:journal_csv": {FINANCE, MANAGER, ADMIN},
     "finance:journal_xlsx": {FINANCE, MANAGER, ADMIN},
     "finance:audit": {FINANCE, MANAGER, ADMIN},
+    "finance:statements": {FINANCE, MANAGER, ADMIN},
+    "finance:statement_upload": {FINANCE, ADMIN},
+    "finance:statement": {FINANCE, MANAGER, ADMIN},
+    "finance:reconcile_item": {FINANCE, MANAGER, ADMIN},
+    "finance:statement_settings": {FINANCE, MANAGER, ADMIN},
 }
 # Pages open to everyone, and why.
 PUBLIC = {
@@ -100,6 +107,8 @@ POST_ONLY = {
     "finance:payment_allocate_auto": {FINANCE, ADMIN},
     "finance:payment_bounce": {FINANCE, ADMIN},
     "finance:period_lock": {FINANCE, ADMIN},
+    "finance:statement_pay": {FINANCE, ADMIN},
+    "finance:reconcile_resolve": {FINANCE, ADMIN},
 }
 
 
@@ -118,6 +127,11 @@ def _referral():
     from partners.services import referral_send
 
     return referral_send(lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce")
+
+
+def _statement():
+    """A reconciled statement with one line no referral matches."""
+    return reconciled_statement(PartnerFactory(), [statement_line("PT-NOPE2345", "5.00", day=timezone.localdate())])
 
 
 def _fee():
@@ -150,6 +164,12 @@ def url_for(name: str) -> str:
     elif name in ("finance:accrual", "finance:accrual_adjust", "finance:accrual_write_off"):
         kwargs = {"pk": _fee().pk}
     elif name in ("finance:account", "finance:account_csv", "finance:account_xlsx"):
+        kwargs = {"pk": PartnerFactory().pk}
+    elif name in ("finance:statement", "finance:statement_pay"):
+        kwargs = {"pk": _statement().pk}
+    elif name in ("finance:reconcile_item", "finance:reconcile_resolve"):
+        kwargs = {"pk": _statement().items.get().pk}
+    elif name == "finance:statement_settings":
         kwargs = {"pk": PartnerFactory().pk}
     elif name.startswith("finance:payment") and name not in ("finance:payments", "finance:payment_create"):
         kwargs = {"pk": PaymentFactory().pk}
