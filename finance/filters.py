@@ -3,6 +3,7 @@ from django import forms
 from django.db.models import Q
 
 from finance.models import AuditAction, AuditEntry, Payment
+from leads.filters import BoundedDateFilter
 from partners.models import AccrualKind, FeeAccrual, Partner
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -16,10 +17,10 @@ class LedgerFilter(django_filters.FilterSet):
     partner = django_filters.ModelChoiceFilter(queryset=_partners(), empty_label="Any partner")
     currency = django_filters.CharFilter(method="filter_currency", label="Currency")
     kind = django_filters.ChoiceFilter(choices=AccrualKind.choices, empty_label="Any kind")
-    posted_from = django_filters.DateFilter(field_name="posted_on", lookup_expr="gte", label="Posted from", widget=DATE)
-    posted_to = django_filters.DateFilter(field_name="posted_on", lookup_expr="lte", label="Posted until", widget=DATE)
-    due_from = django_filters.DateFilter(field_name="due_on", lookup_expr="gte", label="Due from", widget=DATE)
-    due_to = django_filters.DateFilter(field_name="due_on", lookup_expr="lte", label="Due until", widget=DATE)
+    posted_from = BoundedDateFilter(field_name="posted_on", lookup_expr="gte", label="Posted from", widget=DATE)
+    posted_to = BoundedDateFilter(field_name="posted_on", lookup_expr="lte", label="Posted until", widget=DATE)
+    due_from = BoundedDateFilter(field_name="due_on", lookup_expr="gte", label="Due from", widget=DATE)
+    due_to = BoundedDateFilter(field_name="due_on", lookup_expr="lte", label="Due until", widget=DATE)
     state = django_filters.ChoiceFilter(
         choices=[("open", "Open"), ("settled", "Settled")], method="filter_state", empty_label="Open or settled"
     )
@@ -49,12 +50,8 @@ class LedgerFilter(django_filters.FilterSet):
 class PaymentFilter(django_filters.FilterSet):
     partner = django_filters.ModelChoiceFilter(queryset=_partners(), empty_label="Any partner")
     currency = django_filters.CharFilter(method="filter_currency", label="Currency")
-    received_from = django_filters.DateFilter(
-        field_name="received_on", lookup_expr="gte", label="Received from", widget=DATE
-    )
-    received_to = django_filters.DateFilter(
-        field_name="received_on", lookup_expr="lte", label="Received until", widget=DATE
-    )
+    received_from = BoundedDateFilter(field_name="received_on", lookup_expr="gte", label="Received from", widget=DATE)
+    received_to = BoundedDateFilter(field_name="received_on", lookup_expr="lte", label="Received until", widget=DATE)
     state = django_filters.ChoiceFilter(
         choices=[("unallocated", "With money left"), ("allocated", "All allocated"), ("bounced", "Bounced")],
         method="filter_state",
@@ -87,8 +84,8 @@ class PaymentFilter(django_filters.FilterSet):
 class AuditFilter(django_filters.FilterSet):
     partner = django_filters.ModelChoiceFilter(queryset=_partners(), empty_label="Any partner")
     action = django_filters.ChoiceFilter(choices=AuditAction.choices, empty_label="Any action")
-    at_from = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="From", widget=DATE)
-    at_to = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="Until", widget=DATE)
+    at_from = BoundedDateFilter(field_name="at", lookup_expr="date__gte", label="From", widget=DATE)
+    at_to = BoundedDateFilter(field_name="at", lookup_expr="date__lte", label="Until", widget=DATE)
 
     class Meta:
         model = AuditEntry

@@ -5,15 +5,21 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from common.forms import AmountField, CurrencyField, amount_convention
 from common.money import AmountError, currency_code
 from finance import selectors
 from finance.services import month_end
+from leads.filters import FILTER_DATES, FILTER_DATES_MESSAGE
 from partners.models import FeeAccrual, Partner
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_RANGE = [
+    MinValueValidator(FILTER_DATES[0], FILTER_DATES_MESSAGE),
+    MaxValueValidator(FILTER_DATES[1], FILTER_DATES_MESSAGE),
+]
 
 
 def _style(form: forms.BaseForm) -> None:
@@ -39,7 +45,7 @@ class PaymentForm(forms.Form):
     partner = forms.ModelChoiceField(queryset=selectors.partner_choices(), empty_label="Choose the partner")
     amount = AmountField(label="Amount received")
     currency = CurrencyField(label="Currency")
-    received_on = forms.DateField(label="Received on", widget=DATE)
+    received_on = forms.DateField(label="Received on", widget=DATE, validators=DATE_RANGE)
     reference = forms.CharField(label="Reference", max_length=100, required=False)
     note = forms.CharField(label="Note", max_length=300, required=False)
 
@@ -82,7 +88,7 @@ class AllocationForm(forms.Form):
 
 class BounceForm(forms.Form):
     reason = forms.CharField(label="Why it bounced", max_length=300)
-    bounced_on = forms.DateField(label="Bounced on", widget=DATE, required=False)
+    bounced_on = forms.DateField(label="Bounced on", widget=DATE, required=False, validators=DATE_RANGE)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,9 +130,12 @@ class LockForm(forms.Form):
         text = self.cleaned_data["month"].strip()
         try:
             year, month = (int(part) for part in text.split("-"))
-            return date(year, month, 1)
+            first = date(year, month, 1)
         except ValueError:
             raise forms.ValidationError("Give a month like 2026-03.") from None
+        if not FILTER_DATES[0] <= first <= FILTER_DATES[1]:
+            raise forms.ValidationError(FILTER_DATES_MESSAGE)
+        return first
 
 
 def last_month() -> tuple[date, date]:
@@ -137,8 +146,8 @@ def last_month() -> tuple[date, date]:
 class PeriodForm(forms.Form):
     """A date range (both days included); defaults to last month."""
 
-    start = forms.DateField(label="From", widget=DATE, required=False)
-    end = forms.DateField(label="Until", widget=DATE, required=False)
+    start = forms.DateField(label="From", widget=DATE, required=False, validators=DATE_RANGE)
+    end = forms.DateField(label="Until", widget=DATE, required=False, validators=DATE_RANGE)
 
     def __init__(self, *args, default: tuple[date, date] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
 from finance.services import FinanceError
+from leads.filters import FILTER_DATES
 
 # Every finance page reads the ledger and payments: Finance and Managers hold both, Sales Ops neither.
 READ = ("partners.view_feeaccrual", "finance.view_payment")
@@ -32,7 +33,9 @@ def add_errors(form, exc: FinanceError) -> None:
 
 
 def parse_date(text: str | None) -> date | None:
+    """A day from a query string; None when it is not one, or outside the dates a filter takes."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is not None and FILTER_DATES[0] <= day <= FILTER_DATES[1] else None

@@ -215,3 +215,15 @@ def test_journal_page_query_count_does_not_grow_with_rows(finance_client, partne
     # session, user, 2 x permissions, roles, ledger rows, payments (partner joined), two counts
     with django_assert_num_queries(9):
         finance_client.get(url, {"start": "2026-04-01", "end": "2026-04-30"})
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_dates_at_the_ends_of_the_calendar_are_a_message_not_a_crash(finance_client, partner, day):
+    assert finance_client.get(reverse("finance:overview"), {"as_of": day}).status_code == 200
+    assert finance_client.get(reverse("finance:journal"), {"start": day, "end": day}).status_code == 422
+    assert finance_client.get(reverse("finance:ledger"), {"posted_from": day, "due_to": day}).status_code == 200
+    assert finance_client.post(reverse("finance:period_lock"), {"month": day[:7]}).status_code == 422
+    response = finance_client.post(
+        reverse("finance:payment_create"), {"partner": partner.pk, "amount": "1", "currency": "EUR", "received_on": day}
+    )
+    assert response.status_code == 422
