@@ -29,15 +29,15 @@ class StatementTable(tables.Table):
 
     def render_period_end(self, record):
         return format_html(
-            '<a href="{}">{:%Y-%m-%d} – {:%Y-%m-%d}</a>',
+            '<a href="{}">{} – {}</a>',
             reverse("finance:statement", args=[record.pk]),
-            record.period_start,
-            record.period_end,
+            f"{record.period_start:%Y-%m-%d}",
+            f"{record.period_end:%Y-%m-%d}",
         )
 
     def render_imported_at(self, record, value):
         who = record.imported_by.get_username() if record.imported_by else "the system"
-        return format_html("{:%Y-%m-%d %H:%M} by {}", timezone.localtime(value), who)
+        return format_html("{} by {}", f"{timezone.localtime(value):%Y-%m-%d %H:%M}", who)
 
     def render_open_count(self, record, value):
         if not value:

@@ -144,9 +144,10 @@ def statement_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and token:
         return _statement_check(request, token)
     initial = {"partner": request.GET.get("partner")}
-    form = StatementUploadForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method != "POST" or not form.is_valid():
-        return render(request, "finance/statement_upload.html", {"form": form}, status=422 if form.is_bound else 200)
+    posted = request.method == "POST"
+    form = StatementUploadForm(request.POST if posted else None, request.FILES if posted else None, initial=initial)
+    if not posted or not form.is_valid():
+        return render(request, "finance/statement_upload.html", {"form": form}, status=422 if posted else 200)
     partner, upload = form.cleaned_data["partner"], form.cleaned_data["file"]
     data, name = upload.read(), upload.name
     period = (form.cleaned_data["period_start"], form.cleaned_data["period_end"])
@@ -225,7 +226,7 @@ def statement_settings_page(request: HttpRequest, pk: int) -> HttpResponse:
         "tolerance_amount": settings.tolerance_amount,
         "tolerance_percent": settings.tolerance_percent,
     }
-    form = MatchingSettingsForm(request.POST or None, initial=initial, partner=partner)
+    form = MatchingSettingsForm(request.POST if request.method == "POST" else None, initial=initial, partner=partner)
     if request.method == "POST":
         if not request.user.has_perm("finance.change_statementsettings"):
             raise PermissionDenied
