@@ -168,3 +168,10 @@ def test_entries_dated_in_a_closed_month_go_to_the_first_open_day(partner):
     assert AuditEntry.objects.get(action="payment_recorded").summary.endswith(
         f"(dated {end:%Y-%m-%d}, posted {first_open:%Y-%m-%d}: the books are closed through {end:%Y-%m-%d})"
     )
+
+
+def test_the_partner_page_links_its_agreements_history_for_finance_and_managers(client, partner, user_for):
+    for role, shown in (("Finance", True), ("Manager", True), ("Sales Ops", False)):
+        client.force_login(user_for(role))
+        response = client.get(reverse("partners:detail", args=[partner.pk]))
+        assert (f'href="/finance/audit/?partner={partner.pk}"' in response.text) is shown, role
