@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
     path("partners/", include("partners.urls")),
+    path("nurture/messages/", include("outbox.urls")),  # the outbox's page action, where it was under nurture
     path("nurture/", include("nurture.urls")),
     path("finance/", include("finance.urls")),
     path("triage/", include("leads.triage_urls")),

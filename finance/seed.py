@@ -19,7 +19,7 @@ from django.utils import timezone
 from finance import selectors, services
 from finance.models import Payment
 from leads.models import Lead, LeadStatus
-from nurture.models import MessageStatus, OutboundMessage
+from outbox.models import MessageStatus, OutboundMessage
 from partners import matching
 from partners import services as partner_services
 from partners.models import BILLABLE_KINDS, FeeAccrual, Partner, Referral

@@ -130,7 +130,7 @@ def triage_act[T](*, lead: Lead, user, action: Callable[[Lead], T], now: datetim
 
 def _introduction_note(lead: Lead, referral, *, now: datetime) -> None:
     """An introduction shares the lead's details; tell the lead who will contact them (their reply)."""
-    from nurture.services import message_queue
+    from outbox.services import message_queue
 
     body = render_plain_text("leads/email/introduced.txt", {"lead": lead, "referral": referral})
     message_queue(
@@ -339,7 +339,7 @@ SLA_WARN_BEFORE = timedelta(hours=2)
 def sla_warn_owners(*, now: datetime | None = None) -> int:
     """Email each owner once about their queued, unanswered leads whose respond-by time is within two hours
     (through the outbox; one email per owner per run listing the leads). Returns how many leads were flagged."""
-    from nurture.services import message_queue
+    from outbox.services import message_queue
 
     now = now or timezone.now()
     due = (

@@ -25,7 +25,9 @@ from leads.bench import bench_source
 from leads.models import Lead
 from leads.services import lead_event_record
 from nurture import services
-from nurture.models import Enrollment, EnrollmentStatus, OutboundMessage, Step, StepKind, Track
+from nurture.models import Enrollment, EnrollmentStatus, Step, StepKind, Track
+from outbox.models import OutboundMessage
+from outbox.services import message_queue
 
 BASELINE_ROWS = 2000
 
@@ -106,7 +108,7 @@ def _baseline(now) -> float:
         with transaction.atomic():
             step = steps[enrollment.next_position]
             context = {"lead": enrollment.lead, "unsubscribe_url": services.unsubscribe_url(enrollment.lead_id)}
-            services.message_queue(
+            message_queue(
                 key=f"baseline:{enrollment.pk}:{step.position}",
                 kind="nurture_email",
                 to_email=enrollment.lead.email,

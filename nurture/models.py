@@ -1,69 +1,9 @@
-"""Nurture and the outbox. The outbox: every email is a row first; a Celery task delivers it."""
-
-from email.utils import make_msgid
+"""Nurture: tracks and their steps, enrollments, the owners' tasks, and helpful replies per reason. Emails go
+through the outbox (`outbox.OutboundMessage`)."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-
-
-class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed (gave up)"
-    UNKNOWN = "unknown", "Outcome unknown (held)"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-def new_message_id() -> str:
-    """A `Message-ID` header value, `<…@domain>` with the domain of DEFAULT_FROM_EMAIL (no DNS look-up)."""
-    sender = settings.DEFAULT_FROM_EMAIL.strip()
-    if sender.endswith(">") and "<" in sender:  # `Name <address>`, whatever the name holds (commas…)
-        sender = sender[sender.rfind("<") + 1 : -1]
-    return make_msgid(domain=sender.rpartition("@")[2].strip() or "passthrough.invalid")
-
-
-class OutboundMessage(models.Model):
-    """One email to a partner or a lead. `idempotency_key` makes queueing the same message twice a no-op;
-    the send task claims the row with a conditional update, so running it twice sends once. `message_id`
-    is made when the row is and sent as the `Message-ID` header on every attempt, so a repeat is recognisable
-    as the same email. `unknown`: a sender stopped mid-send (see nurture.services.outbox), held for a person."""
-
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    message_id = models.CharField("Message-ID", max_length=255, unique=True, default=new_message_id, editable=False)
-    kind = models.CharField(max_length=50, help_text="partner_introduction, lead_signpost, partner_reminder…")
-    to_email = models.EmailField()
-    to_name = models.CharField(max_length=200, blank=True)
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
-    referral = models.ForeignKey(
-        "partners.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
-    )
-    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(help_text="Not before: the sweep sends queued rows past this time.")
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbound_status_next")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} to {self.to_email} ({self.get_status_display()})"
-
-    @property
-    def can_resend(self) -> bool:
-        """Held (outcome unknown) or given up: a person may send it again."""
-        return self.status in (MessageStatus.UNKNOWN, MessageStatus.FAILED)
-
-    @property
-    def can_mark_sent(self) -> bool:
-        return self.status == MessageStatus.UNKNOWN
 
 
 class Track(models.Model):

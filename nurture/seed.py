@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from leads.models import DisqualificationReason, Lead, LeadStatus
 from nurture import services
-from nurture.models import Enrollment, HelpfulReply, MessageStatus, OutboundMessage, Step, Track
+from nurture.models import Enrollment, HelpfulReply, Step, Track
+from outbox.models import MessageStatus, OutboundMessage
 
 DAY = 24
 # slug: name, description, reason codes, steps [(kind, delay hours, subject, body)]

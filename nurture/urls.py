@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nurture import outbox_views, views
+from nurture import views
 
 app_name = "nurture"
 urlpatterns = [
@@ -11,5 +11,4 @@ urlpatterns = [
     path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
     path("leads/<int:lead_pk>/enroll/", views.lead_enroll, name="lead_enroll"),
     path("leads/<int:lead_pk>/reply/", views.lead_reply, name="lead_reply"),
-    path("messages/<int:pk>/<str:action>/", outbox_views.message_action, name="message_action"),
 ]

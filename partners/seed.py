@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import DisqualificationReason, Lead, LeadStatus
-from nurture.models import MessageStatus, OutboundMessage
+from outbox.models import MessageStatus, OutboundMessage
 from partners import matching, services
 from partners.models import FeeAgreement, FeeTier, Partner, PartnerContact, PartnerCriterion, Referral
 

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from config.health import BEAT_NAME, heartbeat_record
 from config.models import HeartbeatKind
+from nurture.models import Enrollment, Track
+from nurture.services import unsubscribe_token
+from outbox.models import OutboundMessage
+from outbox.services import message_queue
 from partners import services as partner_services
+from partners.links import referral_token
 from tests.conftest import ROLES, make_user
 from tests.factories import (
     ConsentingLeadFactory,
@@ -90,7 +95,7 @@ POST_ONLY = {
     "partners:referral_outcome": {SALES, ADMIN},
     "nurture:enrollment_action": {SALES, ADMIN},
     "nurture:task_done": {SALES, ADMIN},
-    "nurture:message_action": {SALES, ADMIN},
+    "outbox:message_action": {SALES, ADMIN},
     "triage:bulk": {SALES, ADMIN},
     "triage:refer": {SALES, ADMIN},
     "triage:enroll": {SALES, ADMIN},
@@ -124,9 +129,9 @@ def url_names(patterns=None, namespace=""):
 
 
 def _referral():
-    from partners.services import referral_send
-
-    return referral_send(lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce")
+    return partner_services.referral_send(
+        lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce"
+    )
 
 
 def _statement():
@@ -141,12 +146,8 @@ def _fee():
 def url_for(name: str) -> str:
     kwargs = {}
     if name == "unsubscribe":
-        from nurture.services import unsubscribe_token
-
         kwargs = {"token": unsubscribe_token(LeadFactory().pk)}
     elif name == "partner_link":
-        from partners.links import referral_token
-
         kwargs = {"token": referral_token(_referral())}
     elif name == "healthz":  # 200 needs a fresh worker and beat (config/health.py)
         heartbeat_record(name="worker1@matrix", kind=HeartbeatKind.WORKER)
@@ -187,7 +188,7 @@ def url_for(name: str) -> str:
     elif name == "nurture:task_done":
         enrollment = _enrollment()
         kwargs = {"pk": enrollment.tasks.create(lead=enrollment.lead, title="Call", due_at=timezone.now()).pk}
-    elif name == "nurture:message_action":
+    elif name == "outbox:message_action":
         kwargs = {"pk": _held_message().pk, "action": "resend"}
     elif name in ("nurture:lead_enroll", "nurture:lead_reply"):
         kwargs = {"lead_pk": LeadFactory().pk}
@@ -197,17 +198,12 @@ def url_for(name: str) -> str:
 
 
 def _held_message():
-    from nurture.models import OutboundMessage
-    from nurture.services import message_queue
-
     message = message_queue(key="matrix", kind="test", to_email="held@example.com", subject="Hi", body="Hi")
     OutboundMessage.objects.filter(pk=message.pk).update(status="unknown")
     return message
 
 
 def _enrollment():
-    from nurture.models import Enrollment, Track
-
     track = Track.objects.create(name="Matrix track", slug="matrix-track")
     return Enrollment.objects.create(lead=LeadFactory(), track=track, started_at=timezone.now())
 

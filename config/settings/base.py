@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "ninja",  # its static files: the API docs' Swagger UI is served from here, not from a CDN
     "axes",
     "config.apps.CoreConfig",
+    "outbox",
     "leads",
     "partners",
     "nurture",
@@ -244,11 +245,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = False
 # Beat's own schedule state; its scheduler makes the folder and stamps beat's heartbeat for /healthz.
-CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery" / "beat-schedule"))
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celery" / "beat-schedule")
+)
 CELERY_BEAT_SCHEDULER = "config.health:BeatScheduler"
 # Periodic tasks live here (django-celery-beat does not yet support Django 6.1).
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 60.0},
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0},
     "nurture-run-due": {"task": "nurture.run_due", "schedule": 60.0},
     "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
     "referrals-remind": {"task": "partners.remind_partners", "schedule": 900.0},
@@ -280,7 +283,11 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         # runserver's request lines, as Django prints them
-        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "filters": {"redact_signed_links": {"()": "config.logging.RedactSignedLinks"}},
     "handlers": {

@@ -32,7 +32,7 @@ if os.environ.get("PASSTHROUGH_TEST_QUEUE"):
     CELERY_TASK_DEFAULT_QUEUE = os.environ["PASSTHROUGH_TEST_QUEUE"]
     CELERY_BEAT_SCHEDULE = {
         "nurture-run-due": {"task": "nurture.run_due", "schedule": 1.0},
-        "outbox-sweep": {"task": "nurture.outbox_sweep", "schedule": 1.0},
+        "outbox-sweep": {"task": "outbox.sweep", "schedule": 1.0},
     }
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request when it is missing

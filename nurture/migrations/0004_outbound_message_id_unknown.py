@@ -2,14 +2,14 @@
 
 from django.db import migrations, models
 
-import nurture.models
+import outbox.models
 
 
 def fill_message_ids(apps, schema_editor):
     OutboundMessage = apps.get_model("nurture", "OutboundMessage")
     rows = list(OutboundMessage.objects.filter(message_id="").only("pk"))
     for row in rows:
-        row.message_id = nurture.models.new_message_id()
+        row.message_id = outbox.models.new_message_id()
     OutboundMessage.objects.bulk_update(rows, ["message_id"], batch_size=1000)
 
 
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             model_name="outboundmessage",
             name="message_id",
             field=models.CharField(
-                default=nurture.models.new_message_id,
+                default=outbox.models.new_message_id,
                 editable=False,
                 max_length=255,
                 unique=True,

@@ -1,6 +1,5 @@
-"""Writes for nurture and the outbox (the only code that changes their state).
+"""Writes for nurture (the only code that changes its state). Emails go through the outbox (`outbox.services`).
 
-- `outbox`: emails as rows first, delivered once by a Celery task, swept when the broker was down.
 - `enrollments`: tracks, unsubscribing, re-qualification hand-back.
 - `steps`: the due-step sweep that runs the tracks' steps.
 - `replies`: helpful replies per reason.
@@ -22,16 +21,6 @@ from nurture.services.enrollments import (
     unsubscribe_token,
     unsubscribe_url,
 )
-from nurture.services.outbox import (
-    MAX_ATTEMPTS,
-    STALE_CLAIM,
-    enqueue,
-    message_deliver,
-    message_queue,
-    outbox_deferred,
-    outbox_due_ids,
-    outbox_sweep,
-)
 from nurture.services.replies import (
     helpful_replies_for,
     helpful_reply_preview,
@@ -43,11 +32,8 @@ from nurture.services.steps import UNSUBSCRIBE_FOOTER, nurture_run_due
 __all__ = [
     "ENROLLABLE",
     "LEAD_FACING_KINDS",
-    "MAX_ATTEMPTS",
-    "STALE_CLAIM",
     "UNSUBSCRIBE_FOOTER",
     "NurtureError",
-    "enqueue",
     "enrollment_create",
     "enrollment_pause",
     "enrollment_resume",
@@ -59,12 +45,7 @@ __all__ = [
     "helpful_reply_send",
     "lead_id_from_unsubscribe_token",
     "lead_unsubscribe",
-    "message_deliver",
-    "message_queue",
     "nurture_run_due",
-    "outbox_deferred",
-    "outbox_due_ids",
-    "outbox_sweep",
     "step_email_problem",
     "track_refusal",
     "unsubscribe_token",

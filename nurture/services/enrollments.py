@@ -15,13 +15,12 @@ from nurture.models import (
     LIVE_ENROLLMENT_STATUSES,
     Enrollment,
     EnrollmentStatus,
-    MessageStatus,
-    OutboundMessage,
     Step,
     StepKind,
     Track,
 )
-from nurture.services.outbox import message_queue
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.services import message_queue
 
 
 class NurtureError(Exception):

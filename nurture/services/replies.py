@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import LeadStatus
-from nurture.models import HelpfulReply, OutboundMessage
+from nurture.models import HelpfulReply
 from nurture.services.enrollments import NurtureError, _lock_lead
-from nurture.services.outbox import message_queue
+from outbox.models import OutboundMessage
+from outbox.services import message_queue
 
 
 def helpful_reply_render(*, reply: HelpfulReply, lead) -> tuple[str, str]:

@@ -10,9 +10,10 @@ from django.template import Template
 from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
-from nurture.models import Enrollment, EnrollmentStatus, NurtureTask, OutboundMessage, Step, StepKind
-from nurture.services import outbox
+from nurture.models import Enrollment, EnrollmentStatus, NurtureTask, Step, StepKind
 from nurture.services.enrollments import unsubscribe_url
+from outbox.models import OutboundMessage
+from outbox.publish import enqueue_on_commit, is_deferred
 
 
 class _StepRunner:
@@ -178,8 +179,6 @@ def nurture_run_due(
     written in one transaction, so several workers (or a second run) never run a step twice. Emails go to
     the outbox (the outbox sweep sends them: one queued task, not one per email). `enrollment_ids` limits the
     run to those enrollments (triage runs a new enrollment's first email at once)."""
-    from nurture.tasks import outbox_sweep as sweep_task
-
     now = now or timezone.now()
     runner = _StepRunner(now)
     batches = 0
@@ -196,6 +195,6 @@ def nurture_run_due(
                 break
             runner.run(batch)
             batches += 1
-    if (runner.counts["emails"] or runner.counts["requalified"]) and not outbox.is_deferred():
-        transaction.on_commit(lambda: outbox.enqueue(sweep_task))  # one task sends the lot (after any outer commit)
+    if (runner.counts["emails"] or runner.counts["requalified"]) and not is_deferred():
+        enqueue_on_commit("outbox.sweep")  # one task sends the lot (after any outer commit)
     return {"batches": batches, **runner.counts}

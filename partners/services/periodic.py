@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.text import render_plain_text
-from nurture.services import message_queue
+from outbox.services import message_queue
 from partners import links
 from partners.models import (
     Referral,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from common.text import render_plain_text
 from leads.models import Lead, LeadStatus
 from leads.services import lead_event_record, lead_transition
-from nurture.services import message_queue
+from outbox.services import message_queue
 from partners import fees, links, matching
 from partners.models import (
     FeeAccrual,

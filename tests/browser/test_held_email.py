@@ -5,8 +5,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import message_queue, outbox
+from outbox import publish
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.services import message_queue
 from tests.conftest import make_user
 from tests.factories import PASSWORD, LeadFactory
 
@@ -14,7 +15,7 @@ from tests.factories import PASSWORD, LeadFactory
 @pytest.mark.django_db(transaction=True)
 def test_sales_ops_resends_a_held_email_from_the_timeline(live_server, login, monkeypatch):
     queued = []
-    monkeypatch.setattr(outbox, "enqueue", lambda task, **kwargs: queued.append(kwargs["message_id"]) or True)
+    monkeypatch.setattr(publish, "enqueue", lambda task, **kwargs: queued.append(kwargs["message_id"]) or True)
     user = make_user("Sales Ops")
     user.set_password(PASSWORD)
     user.save()

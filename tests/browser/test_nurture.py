@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 from leads.models import Evaluation, ICPVersion, Lead, LeadStatus
 from leads.seed import seed_reasons
 from nurture import services
-from nurture.models import Enrollment, EnrollmentStatus, OutboundMessage
+from nurture.models import Enrollment, EnrollmentStatus
 from nurture.seed import seed_tracks
+from outbox import publish
+from outbox.models import OutboundMessage
 from tests.conftest import make_user
 from tests.factories import PASSWORD, ICPVersionFactory, LeadFactory
 
@@ -22,7 +24,7 @@ EMAIL = "ada@lovelace.example"
 def workspace(transactional_db, monkeypatch):
     """Reasons, the demo tracks and replies, a Sales Ops user; Celery calls recorded instead of queued."""
     queued = []
-    monkeypatch.setattr(services.outbox, "enqueue", lambda task, **kwargs: queued.append(task.name) or True)
+    monkeypatch.setattr(publish, "enqueue", lambda task, **kwargs: queued.append(getattr(task, "name", task)) or True)
     reasons = seed_reasons()
     tracks = seed_tracks()
     user = make_user("Sales Ops")
@@ -123,7 +125,7 @@ def test_sales_ops_sends_an_edited_helpful_reply(live_server, page, login, works
     message = OutboundMessage.objects.get(lead=lead, kind="helpful_reply")
     assert message.subject == "When the time is right for Analytical Engines"
     assert message.body.startswith("Hello Ada Lovelace,\n\nNo rush.")
-    assert workspace["queued"] == ["nurture.send_message"]
+    assert workspace["queued"] == ["outbox.send_message"]
     lead.refresh_from_db()
     assert lead.first_response_at is not None
     assert lead.status == LeadStatus.HELPED

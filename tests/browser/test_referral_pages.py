@@ -4,7 +4,7 @@ introduction is refused with the reason, and signposting them works and shows th
 import pytest
 from playwright.sync_api import expect
 
-from nurture.models import OutboundMessage
+from outbox.models import OutboundMessage
 from partners import matching
 from partners.models import Referral
 from tests.conftest import make_user

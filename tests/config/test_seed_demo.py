@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
-from nurture.models import OutboundMessage
+from outbox.models import OutboundMessage
 from partners.models import FeeAccrual, FeeAgreement, Partner, Referral
 
 

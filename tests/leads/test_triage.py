@@ -22,8 +22,9 @@ from leads.triage import (
     triage_refer,
     triage_reply,
 )
-from nurture.models import Enrollment, OutboundMessage, Step, Track
+from nurture.models import Enrollment, Step, Track
 from nurture.services import NurtureError
+from outbox.models import OutboundMessage
 from partners.models import Referral
 from partners.services import ConsentError
 from tests.conftest import make_user

@@ -9,9 +9,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from nurture.models import Enrollment, EnrollmentStatus, MessageStatus, OutboundMessage, Step, Track
+from nurture.models import Enrollment, EnrollmentStatus, Step, Track
 from nurture.services import enrollment_create
 from nurture.tasks import run_due
+from outbox.models import MessageStatus, OutboundMessage
 from tests.factories import LeadFactory
 from tests.workers import celery_worker, wait_for
 

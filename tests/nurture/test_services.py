@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from leads.models import Lead, LeadStatus
 from leads.services import lead_intake
-from nurture.models import Enrollment, EnrollmentStatus, NurtureTask, OutboundMessage, Step, Track
+from nurture.models import Enrollment, EnrollmentStatus, NurtureTask, Step, Track
 from nurture.services import (
     NurtureError,
     enrollment_create,
@@ -17,6 +17,7 @@ from nurture.services import (
     helpful_reply_send,
     nurture_run_due,
 )
+from outbox.models import OutboundMessage
 from tests.factories import LeadFactory, UserFactory
 
 T0 = timezone.now().replace(microsecond=0)

@@ -15,9 +15,10 @@ from django.urls import reverse
 
 from config.celery_app import app
 from config.settings.base import broker_publish_options
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import outbox, outbox_sweep
-from nurture.tasks import send_message
+from outbox import publish
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.services import outbox_sweep
+from outbox.tasks import send_message
 from tests.factories import LeadFactory
 
 CLOSED_PORT = 1  # tcpmux: nothing listens on loopback, connections are refused at once
@@ -25,9 +26,9 @@ CLOSED_PORT = 1  # tcpmux: nothing listens on loopback, connections are refused 
 
 @pytest.fixture(autouse=True)
 def broker_pause_reset():
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
     yield
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
 
 
 @contextmanager
@@ -94,14 +95,14 @@ def watching_connections(port: int):
 @contextmanager
 def spying_on_enqueue():
     """(message id, what enqueue returned) for each delivery the outbox asks a worker for."""
-    published, real = [], outbox.enqueue
+    published, real = [], publish.enqueue
 
     def spy(task, **kwargs):
         result = real(task, **kwargs)
         published.append((kwargs["message_id"], result))
         return result
 
-    with mock.patch("nurture.services.outbox.enqueue", side_effect=spy):
+    with mock.patch("outbox.publish.enqueue", side_effect=spy):
         yield published
 
 
@@ -149,13 +150,13 @@ def test_the_broker_is_tried_again_after_the_pause():
     with (
         broker_at(f"redis://127.0.0.1:{CLOSED_PORT}/0"),
         watching_connections(CLOSED_PORT) as attempts,
-        mock.patch("nurture.services.outbox.time.monotonic", side_effect=lambda: clock[0]),
+        mock.patch("outbox.publish.time.monotonic", side_effect=lambda: clock[0]),
     ):
-        first = outbox.enqueue(send_message, message_id=1)
-        clock[0] += outbox.BROKER_PAUSE - 1
-        during = outbox.enqueue(send_message, message_id=2)
+        first = publish.enqueue(send_message, message_id=1)
+        clock[0] += publish.BROKER_PAUSE - 1
+        during = publish.enqueue(send_message, message_id=2)
         clock[0] += 2
-        after = outbox.enqueue(send_message, message_id=3)
+        after = publish.enqueue(send_message, message_id=3)
 
     assert (first, during, after) == (False, False, False)
     assert len(attempts) == 2  # the first and, after the pause, the third

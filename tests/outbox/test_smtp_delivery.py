@@ -6,8 +6,8 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import message_queue, outbox_sweep
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.services import message_queue, outbox_sweep
 from tests.factories import LeadFactory, UserFactory
 from tests.outbox.smtp import RecordingHandler, smtp_mailers, smtp_server
 

@@ -14,9 +14,10 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import STALE_CLAIM, message_queue, outbox_deferred, outbox_sweep
-from nurture.tasks import send_message
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.publish import outbox_deferred
+from outbox.services import STALE_CLAIM, message_queue, outbox_sweep
+from outbox.tasks import send_message
 from tests.factories import LeadFactory, UserFactory
 from tests.outbox.smtp import StallingHandler, smtp_mailers, smtp_server
 from tests.workers import celery_worker
@@ -69,9 +70,9 @@ def test_a_worker_killed_while_the_server_holds_the_message_leaves_it_held_not_s
         page = client.get(reverse("leads:detail", args=[lead.pk])).text
         assert 'data-status="unknown"' in page
         assert "Outcome unknown (held)" in page
-        with mock.patch("nurture.services.outbox.enqueue") as enqueue:  # the sweep below stands in for the worker
+        with mock.patch("outbox.publish.enqueue") as enqueue:  # the sweep below stands in for the worker
             response = client.post(
-                reverse("nurture:message_action", args=[message.pk, "resend"]),
+                reverse("outbox:message_action", args=[message.pk, "resend"]),
                 {"next": reverse("leads:detail", args=[lead.pk])},
             )
         assert response.status_code == 302

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import message_queue
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.services import message_queue
 from partners.services import referral_send
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory
 
@@ -34,7 +34,7 @@ def email(lead=None, key: str = "m:1", status: str = MessageStatus.QUEUED, **fie
 
 
 def action_url(message: OutboundMessage, action: str) -> str:
-    return reverse("nurture:message_action", args=[message.pk, action])
+    return reverse("outbox:message_action", args=[message.pk, action])
 
 
 def flashes(response) -> list[str]:
@@ -220,7 +220,7 @@ def test_action_is_for_sales_ops(client, user_for, role):
 def test_action_on_a_missing_email_or_action_is_404(sales_client):
     message = email(LeadFactory(), "d", MessageStatus.UNKNOWN)
 
-    assert sales_client.post(reverse("nurture:message_action", args=[999999, "resend"])).status_code == 404
+    assert sales_client.post(reverse("outbox:message_action", args=[999999, "resend"])).status_code == 404
     assert sales_client.post(action_url(message, "delete")).status_code == 404
 
 
@@ -235,7 +235,7 @@ def test_admin_actions_resend_and_mark_sent(client, user_for, django_capture_on_
         email(None, "s", MessageStatus.SENT),
     )
     client.force_login(user_for("Admin"))
-    changelist = reverse("admin:nurture_outboundmessage_changelist")
+    changelist = reverse("admin:outbox_outboundmessage_changelist")
 
     with django_capture_on_commit_callbacks(execute=False):
         resend = client.post(changelist, {"action": "resend", "_selected_action": [failed.pk, sent.pk]}, follow=True)

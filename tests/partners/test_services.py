@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads.models import Evaluation, LeadEvent, LeadStatus
-from nurture.models import OutboundMessage
-from nurture.services import outbox_sweep
+from outbox.models import OutboundMessage
+from outbox.services import outbox_sweep
 from partners import matching, services
 from partners.models import FeeAccrual, FeeAgreement, FeeTier, Referral
 from partners.services import ConsentError, FeeAgreementError, ReferralError

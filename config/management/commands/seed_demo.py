@@ -7,7 +7,7 @@ from config.roles import Role
 from finance.seed import seed_finance
 from leads.seed import seed_leads
 from nurture.seed import seed_enrollments, seed_tracks
-from nurture.services import outbox_deferred
+from outbox.publish import outbox_deferred
 from partners.seed import seed_partners, seed_referral_history
 
 DEMO_PASSWORD = "passthrough-demo"  # noqa: S105 - demo only; printed for the person running `make run`

@@ -14,8 +14,9 @@ from leads.models import Lead, LeadStatus
 from leads.seed import seed_reasons
 from leads.services import lead_evaluate
 from leads.triage import lead_claim
-from nurture.models import Enrollment, OutboundMessage
+from nurture.models import Enrollment
 from nurture.seed import seed_tracks
+from outbox.models import OutboundMessage
 from partners import matching
 from partners.models import Referral
 from tests.conftest import make_user

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from leads.models import LeadStatus
-from nurture.models import HelpfulReply, OutboundMessage
+from nurture.models import HelpfulReply
+from outbox.models import OutboundMessage
 from tests.nurture.views.conftest import hx
 
 PREVIEW = "reply-preview"

@@ -8,7 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from nurture import services
-from nurture.models import EnrollmentStatus, MessageStatus, OutboundMessage
+from nurture.models import EnrollmentStatus
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.services import message_queue
 
 
 def url(lead) -> str:
@@ -16,7 +18,7 @@ def url(lead) -> str:
 
 
 def queued(lead, *, key: str, to_email: str | None = None, kind: str = "nurture_email") -> OutboundMessage:
-    return services.message_queue(
+    return message_queue(
         key=key,
         kind=kind,
         to_email=to_email or lead.email,

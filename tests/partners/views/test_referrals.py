@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import LeadStatus
-from nurture.models import OutboundMessage
+from outbox.models import OutboundMessage
 from partners import services
 from partners.models import FeeAccrual, Partner, Referral
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory, PartnerFactory

@@ -10,15 +10,17 @@ or RFC 2047-encoded as it needs ("Smith, John", "Dr. Ann Lee", "Zoë O'Brien", "
 become spaces. Django 6.1 then hands the header to Python's email policy (its old `sanitize_address` is no
 longer on the sending path) and gives the SMTP server only the bare address as the envelope recipient.
 
-A dead broker costs a request nothing: publishing tries the broker once with short timeouts (the settings'
-broker transport options), and after a failure this process does not try again for `BROKER_PAUSE` seconds;
-the sweep sends what was not queued.
+A dead broker costs a request nothing (`outbox.publish.enqueue`): the sweep sends what was not queued.
+
+The outbox is the bottom layer: it imports no app above it. What happens to an email about a lead (queued,
+failed, held, resent, marked sent) is reported through `outbox.hooks.MESSAGE_CHANGED`; leads registers the
+listener that writes the lead's timeline and tells the lead's owner.
 
 Sent once, or said so. Every message has a `Message-ID`, made when it is queued and sent on every attempt.
 SMTP cannot promise exactly once: a sender that stops (worker killed, database lost) after the mail server
 accepted the message leaves the row `sending`. Such a row, still `sending` `STALE_CLAIM` (10 minutes, far
 beyond an SMTP conversation with its 10-second timeouts) after it was claimed, is **held**, not resent:
-its status becomes `unknown`, the lead's timeline says so and the lead's owner is told; a person resends
+its status becomes `unknown`, the lead's timeline says so and the lead's owner is told (the hook); a person resends
 it (same Message-ID, so mail clients that collapse repeats do) or marks it sent. A send that breaks while
 the server holds the whole message (no reply to the end of DATA) is held the same way at once. Resending
 blindly was the alternative; it is what made people receive the same email twice.
@@ -27,10 +29,7 @@ blindly was the alternative; it is what made people receive the same email twice
 import logging
 import re
 import smtplib
-import time
 import traceback
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 
@@ -41,15 +40,15 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leads.services import lead_event_record
-from nurture.models import MessageStatus, OutboundMessage
+from outbox import hooks
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.publish import enqueue_on_commit, is_deferred
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 STALE_CLAIM = timedelta(minutes=10)  # a row still `sending` this long after its claim: its sender stopped
-BROKER_PAUSE = 15.0  # seconds this process leaves the broker alone after it could not be reached
-OWNER_NOTICE_KINDS = frozenset({"owner_message_failed", "owner_message_unknown"})
+SEND_TASK = "outbox.send_message"  # published by name: outbox.tasks imports this module
 
 
 class OutboxError(Exception):
@@ -88,52 +87,9 @@ def sender_address() -> str:
     return format_address(name, match["address"])
 
 
-# Asking a worker ------------------------------------------------------------------------------------------
-
-_broker = {"down_until": 0.0}  # per process (monotonic seconds)
-
-
-def broker_pause_reset() -> None:
-    """Forget that the broker was down (tests; a process that knows it is back)."""
-    _broker["down_until"] = 0.0
-
-
-def enqueue(task, **kwargs) -> bool:
-    """Queue a Celery task now; False (logged, never raised) when the broker cannot be reached. One attempt
-    (see the broker transport options in settings); after a failure, none for BROKER_PAUSE seconds."""
-    if time.monotonic() < _broker["down_until"]:
-        log.info("The broker was unreachable moments ago; %s%s is left to the outbox sweep.", task.name, kwargs)
-        return False
-    try:
-        task.apply_async(kwargs=kwargs, retry=False)
-    except Exception:  # broker down: the periodic sweep catches up
-        _broker["down_until"] = time.monotonic() + BROKER_PAUSE
-        log.warning("Could not queue %s%s; the outbox sweep will pick it up.", task.name, kwargs, exc_info=True)
-        return False
-    return True
-
-
-_deferred = ContextVar("outbox_deferred", default=False)
-
-
-@contextmanager
-def outbox_deferred():
-    """Store emails without asking a worker for each (seeding, bulk jobs): the sweep sends them."""
-    token = _deferred.set(True)
-    try:
-        yield
-    finally:
-        _deferred.reset(token)
-
-
-def is_deferred() -> bool:
-    return _deferred.get()
-
-
 def _deliver_after_commit(message_id: int) -> None:
-    from nurture.tasks import send_message  # tasks import the services
-
-    transaction.on_commit(lambda: enqueue(send_message, message_id=message_id))
+    if not is_deferred():
+        enqueue_on_commit(SEND_TASK, message_id=message_id)
 
 
 # Queueing -------------------------------------------------------------------------------------------------
@@ -166,13 +122,8 @@ def message_queue(
         },
     )
     if created and lead is not None:
-        lead_event_record(
-            lead=lead,
-            verb="message_queued",
-            actor_label="system",
-            data={"kind": kind, "to": to_email, "subject": subject},
-        )
-    if created and not_before is None and not _deferred.get():
+        hooks.notify(hooks.MESSAGE_CHANGED, message=message, verb="message_queued", reason="", actor=None)
+    if created and not_before is None:
         _deliver_after_commit(message.pk)
     return message
 
@@ -211,42 +162,10 @@ def _refused_for_good(exc: BaseException) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
-def _tell_lead_and_owner(message: OutboundMessage, *, verb: str, reason: str, actor=None) -> None:
-    """A timeline event on the message's lead and, for a failure or an unknown outcome, an email to the lead's
-    owner (through the outbox). Never for a notice itself, nor to the address that just failed."""
-    lead = message.lead
-    if lead is None:
-        return
-    data = {"kind": message.kind, "to": message.to_email, "subject": message.subject}
-    lead_event_record(lead=lead, verb=verb, actor=actor, data=data | {"reason": reason})
-    owner = lead.owner
-    if verb not in ("message_failed", "message_unknown") or message.kind in OWNER_NOTICE_KINDS:
-        return
-    if owner is None or not owner.email or owner.email.strip().lower() == message.to_email.strip().lower():
-        return
-    failed = verb == "message_failed"
-    what = "could not be delivered" if failed else "may not have been delivered"
-    link = settings.SITE_URL.rstrip("/") + lead.get_absolute_url()
-    body = (
-        f"Hello,\n\nThe email “{message.subject}” to {message.to_email} about {lead} {what}.\n\n"
-        f"Why: {reason}\n\n"
-        + (
-            "Check the address, then resend it from the lead's page (the timeline), or contact them another way."
-            if failed
-            else "Open the lead's page and choose on its timeline: resend it (the same Message-ID, so most mail "
-            "programs show one copy) or mark it as sent."
-        )
-        + f"\n\n  {link}\n\nPassthrough\n"
-    )
-    message_queue(
-        key=f"outbox:{message.pk}:{verb}:{message.attempts}",
-        kind="owner_message_failed" if failed else "owner_message_unknown",
-        to_email=owner.email,
-        to_name=owner.get_full_name(),
-        subject=f"Email to {lead} {what}",
-        body=body,
-        lead=lead,
-    )
+def _tell(message: OutboundMessage, *, verb: str, reason: str, actor=None) -> None:
+    """Report what happened to an email about a lead to the apps above (its timeline, its owner)."""
+    if message.lead_id is not None:
+        hooks.notify(hooks.MESSAGE_CHANGED, message=message, verb=verb, reason=reason, actor=actor)
 
 
 def _after_failure(message: OutboundMessage, exc: BaseException, now: datetime) -> str:
@@ -266,7 +185,7 @@ def _after_failure(message: OutboundMessage, exc: BaseException, now: datetime) 
             claimed_at=message.claimed_at if status == MessageStatus.UNKNOWN else None,
         )
         if moved and outcome != "retry":
-            _tell_lead_and_owner(message, verb=f"message_{outcome}", reason=reason)
+            _tell(message, verb=f"message_{outcome}", reason=reason)
     log.warning("Sending message %s failed (attempt %s, %s): %s", message.pk, message.attempts, outcome, exc)
     return outcome
 
@@ -315,7 +234,7 @@ def outbox_hold_stale(*, now: datetime | None = None, limit: int = 500) -> int:
                 != 1
             ):
                 continue  # finished or held meanwhile
-            _tell_lead_and_owner(message, verb="message_unknown", reason=reason)
+            _tell(message, verb="message_unknown", reason=reason)
         held += 1
     return held
 
@@ -367,7 +286,7 @@ def message_resend(*, message: OutboundMessage, actor=None, now: datetime | None
     if moved != 1:
         _refuse(message, allowed, "resent")
     message = OutboundMessage.objects.select_related("lead__owner").get(pk=message.pk)
-    _tell_lead_and_owner(message, verb="message_resent", reason="Sent again by hand (same Message-ID).", actor=actor)
+    _tell(message, verb="message_resent", reason="Sent again by hand (same Message-ID).", actor=actor)
     _deliver_after_commit(message.pk)
     return message
 
@@ -383,5 +302,5 @@ def message_mark_sent(*, message: OutboundMessage, actor=None, now: datetime | N
     if moved != 1:
         _refuse(message, (MessageStatus.UNKNOWN,), "marked as sent")
     message = OutboundMessage.objects.select_related("lead__owner").get(pk=message.pk)
-    _tell_lead_and_owner(message, verb="message_marked_sent", reason="Marked as sent by hand.", actor=actor)
+    _tell(message, verb="message_marked_sent", reason="Marked as sent by hand.", actor=actor)
     return message

@@ -13,13 +13,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from leads.selectors import lead_timeline
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import outbox
-from nurture.services.outbox import (
-    BROKER_PAUSE,
+from outbox import publish
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.publish import BROKER_PAUSE, enqueue
+from outbox.services import (
     MAX_ATTEMPTS,
     OutboxError,
-    enqueue,
     format_address,
     message_deliver,
     message_mark_sent,
@@ -27,15 +26,14 @@ from nurture.services.outbox import (
     message_resend,
     sender_address,
 )
-from nurture.tasks import send_message
 from tests.factories import LeadFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def broker_pause_reset():
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
     yield
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
 
 
 @pytest.fixture
@@ -54,7 +52,7 @@ def queue(key: str = "test:1", **overrides) -> OutboundMessage:
 
 
 def sending(error: BaseException):
-    return mock.patch("nurture.services.outbox.EmailMessage.send", side_effect=error)
+    return mock.patch("outbox.services.EmailMessage.send", side_effect=error)
 
 
 def broken_inside_data():
@@ -145,7 +143,7 @@ def test_message_deliver_sends_the_same_message_id_on_every_attempt(db):
         tried.append(email.extra_headers["Message-ID"])
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
-    with mock.patch("nurture.services.outbox.EmailMessage.send", autospec=True, side_effect=fail_once):
+    with mock.patch("outbox.services.EmailMessage.send", autospec=True, side_effect=fail_once):
         assert message_deliver(message_id=message.pk, now=now) == "retry"
     assert message_deliver(message_id=message.pk, now=now + timedelta(minutes=1)) == "sent"
 
@@ -260,7 +258,7 @@ def test_a_send_that_breaks_inside_data_is_held_not_retried(lead):
     message = queue(lead=lead)
     now = timezone.now()
 
-    with mock.patch("nurture.services.outbox.EmailMessage.send", side_effect=broken_inside_data):
+    with mock.patch("outbox.services.EmailMessage.send", side_effect=broken_inside_data):
         outcome = message_deliver(message_id=message.pk, now=now)
 
     message.refresh_from_db()
@@ -274,7 +272,7 @@ def test_a_send_that_breaks_inside_data_is_held_not_retried(lead):
 def test_the_same_disconnect_before_data_is_retried(lead):
     message = queue(lead=lead)
 
-    with mock.patch("nurture.services.outbox.EmailMessage.send", side_effect=broken_before_data):
+    with mock.patch("outbox.services.EmailMessage.send", side_effect=broken_before_data):
         assert message_deliver(message_id=message.pk) == "retry"
 
 
@@ -302,14 +300,14 @@ def test_message_resend_queues_a_held_message_again_and_delivers_it_after_commit
     message = held(queue(lead=lead))
 
     with (
-        mock.patch("nurture.services.outbox.enqueue") as enqueue_mock,
+        mock.patch("outbox.publish.enqueue") as enqueue_mock,
         django_capture_on_commit_callbacks(execute=True),
     ):
         resent = message_resend(message=message, actor=owner)
 
     assert (resent.status, resent.attempts, resent.last_error, resent.claimed_at) == ("queued", 0, "", None)
     assert resent.message_id == message.message_id
-    enqueue_mock.assert_called_once_with(send_message, message_id=message.pk)
+    enqueue_mock.assert_called_once_with("outbox.send_message", message_id=message.pk)
     event = lead.events.get(verb="message_resent")
     assert (event.actor, event.data["to"]) == (owner, "zoe@example.com")
     assert notices() == []
@@ -381,13 +379,13 @@ def test_lead_timeline_shows_each_email_once_as_it_is_now(lead):
 
 def test_enqueue_leaves_the_broker_alone_for_a_pause_after_a_failure():
     task = mock.Mock()
-    task.name = "nurture.send_message"
+    task.name = "outbox.send_message"
     task.apply_async.side_effect = OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
-    with mock.patch("nurture.services.outbox.time.monotonic", return_value=1000.0):
+    with mock.patch("outbox.publish.time.monotonic", return_value=1000.0):
         first = enqueue(task, message_id=1)
         second = enqueue(task, message_id=2)
-    with mock.patch("nurture.services.outbox.time.monotonic", return_value=1000.0 + BROKER_PAUSE + 0.1):
+    with mock.patch("outbox.publish.time.monotonic", return_value=1000.0 + BROKER_PAUSE + 0.1):
         task.apply_async.side_effect = None
         third = enqueue(task, message_id=3)
 

@@ -10,9 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from config.roles import require_perm
-from nurture.models import OutboundMessage
-from nurture.services.outbox import OutboxError, message_mark_sent, message_resend
+from common.roles import require_perm
+from outbox.models import OutboundMessage
+from outbox.services import OutboxError, message_mark_sent, message_resend
 
 ACTIONS = {
     "resend": (message_resend, "The email to {to} is queued again (same Message-ID)."),

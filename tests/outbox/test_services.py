@@ -4,7 +4,7 @@ that stopped mid-way is held as unknown for a person, the sweep sends what is du
 per pause. Emails land in Django's locmem outbox (a real SMTP server: tests/outbox/).
 
 The on-commit task enqueue never reaches a broker here: callbacks are captured without running, or
-`nurture.services.outbox.enqueue` is patched. (Real workers and brokers: tests/nurture/test_outbox_worker.py.)
+`outbox.publish.enqueue` is patched. (Real workers and brokers: tests/outbox/test_worker.py.)
 """
 
 from datetime import timedelta
@@ -12,22 +12,25 @@ from smtplib import SMTPException
 from unittest import mock
 
 import pytest
+from celery import current_app
 from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import MAX_ATTEMPTS, STALE_CLAIM, enqueue, message_deliver, message_queue, outbox, outbox_sweep
-from nurture.tasks import send_message
+from outbox import publish
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.publish import enqueue
+from outbox.services import MAX_ATTEMPTS, STALE_CLAIM, message_deliver, message_queue, outbox_sweep
+from outbox.tasks import send_message, sweep
 from tests.factories import LeadFactory
 
 
 @pytest.fixture(autouse=True)
 def broker_pause_reset():
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
     yield
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
 
 
 def queue(key: str = "test:1", **overrides) -> OutboundMessage:
@@ -36,9 +39,7 @@ def queue(key: str = "test:1", **overrides) -> OutboundMessage:
 
 
 def failing_send(error: Exception | None = None):
-    return mock.patch(
-        "nurture.services.outbox.EmailMessage.send", side_effect=error or SMTPException("mail server down")
-    )
+    return mock.patch("outbox.services.EmailMessage.send", side_effect=error or SMTPException("mail server down"))
 
 
 # Queueing -------------------------------------------------------------------------------------------------
@@ -77,13 +78,13 @@ def test_message_queue_stores_the_message_queued_and_due_now(db):
 
 def test_message_queue_enqueues_delivery_only_after_commit(db, django_capture_on_commit_callbacks):
     with (
-        mock.patch("nurture.services.outbox.enqueue") as enqueue_mock,
+        mock.patch("outbox.publish.enqueue") as enqueue_mock,
         django_capture_on_commit_callbacks(execute=True),
     ):
         message = queue()
         assert enqueue_mock.call_count == 0  # not before the transaction commits
 
-    enqueue_mock.assert_called_once_with(send_message, message_id=message.pk)
+    enqueue_mock.assert_called_once_with("outbox.send_message", message_id=message.pk)
 
 
 def test_message_queue_not_before_leaves_it_to_the_sweep(db, django_capture_on_commit_callbacks):
@@ -104,9 +105,16 @@ def test_enqueue_passes_the_ids_without_retrying_the_broker():
     task.apply_async.assert_called_once_with(kwargs={"message_id": 7}, retry=False)
 
 
+def test_enqueue_by_name_publishes_without_importing_the_task():
+    with mock.patch("outbox.publish.current_app") as app:
+        assert enqueue("leads.requalify_profile", version_id=3) is True
+
+    app.send_task.assert_called_once_with("leads.requalify_profile", kwargs={"version_id": 3}, retry=False)
+
+
 def test_enqueue_swallows_broker_errors(caplog):
     task = mock.Mock()
-    task.name = "nurture.send_message"
+    task.name = "outbox.send_message"
     task.apply_async.side_effect = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     assert enqueue(task, message_id=7) is False
@@ -270,3 +278,28 @@ def test_outbox_sweep_holds_stale_claims_as_unknown_and_resends_nothing(db):
     assert (busy.status, busy.attempts) == ("sending", 1)  # its worker may still be sending it
     assert list(lead.events.filter(verb="message_unknown").values_list("data__to", flat=True)) == ["stale@example.com"]
     assert outbox_sweep(now=now + timedelta(minutes=4)) == {}  # held stays held
+
+
+# Task names ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["outbox.send_message", "nurture.send_message"])
+def test_send_task_runs_under_its_name_and_the_old_nurture_alias(db, name):
+    assert send_message.name == "outbox.send_message"
+    message = queue(not_before=timezone.now())
+
+    outcome = current_app.tasks[name].run(message_id=message.pk)
+
+    assert outcome == "sent"
+    assert OutboundMessage.objects.get(pk=message.pk).status == MessageStatus.SENT
+    assert [m.subject for m in mail.outbox] == ["Hello"]
+
+
+@pytest.mark.parametrize("name", ["outbox.sweep", "nurture.outbox_sweep"])
+def test_sweep_task_runs_under_its_name_and_the_old_nurture_alias(db, name):
+    assert sweep.name == "outbox.sweep"
+    queue(key="swept", not_before=timezone.now() - timedelta(minutes=1))
+
+    counts = current_app.tasks[name].run()
+
+    assert counts == {"sent": 1}

@@ -16,9 +16,10 @@ from config.celery_app import app
 from config.models import Heartbeat
 from config.settings.base import broker_publish_options
 from config.tasks import heartbeat
-from nurture.models import MessageStatus, OutboundMessage
-from nurture.services import outbox
-from nurture.tasks import outbox_sweep, send_message
+from outbox import publish
+from outbox.models import MessageStatus, OutboundMessage
+from outbox.tasks import send_message
+from outbox.tasks import sweep as outbox_sweep
 from partners.models import Referral
 from partners.services import referral_send
 from partners.tasks import expire_referrals
@@ -30,9 +31,9 @@ DEAD_BROKER = "redis://127.0.0.1:9/0"  # port 9 (discard): nothing listens, conn
 
 @pytest.fixture(autouse=True)
 def broker_pause_reset():
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
     yield
-    outbox.broker_pause_reset()
+    publish.broker_pause_reset()
 
 
 @pytest.fixture
