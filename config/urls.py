@@ -21,7 +21,7 @@ urlpatterns = [
     path("nurture/messages/", include("outbox.urls")),  # the outbox's page action, where it was under nurture
     path("nurture/", include("nurture.urls")),
     path("finance/", include("finance.urls")),
-    path("triage/", include("leads.triage_urls")),
+    path("triage/", include("triage.urls")),
     # A partner answers a referral here, without an account: the signed token is the credential.
     path("r/<str:token>/", partner_public.partner_link, name="partner_link"),
     # A lead stops our emails here, without an account: the signed token names the lead.

@@ -30,11 +30,3 @@ def import_run(*, job_id: int) -> None:
 def import_sweep() -> int:
     """Beat: fail the running imports whose worker stopped renewing their lease (nothing of them was stored)."""
     return import_jobs_sweep()
-
-
-@shared_task(name="leads.sla_warn")
-def sla_warn() -> int:
-    """Every five minutes (beat): warn owners about their queued leads close to the respond-by time."""
-    from leads.triage import sla_warn_owners
-
-    return sla_warn_owners()

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "leads",
     "partners",
     "nurture",
+    "triage",
     "finance",
 ]
 
@@ -255,7 +256,7 @@ CELERY_BEAT_SCHEDULE = {
     "nurture-run-due": {"task": "nurture.run_due", "schedule": 60.0},
     "referrals-expire": {"task": "partners.expire_referrals", "schedule": 300.0},
     "referrals-remind": {"task": "partners.remind_partners", "schedule": 900.0},
-    "sla-warn": {"task": "leads.sla_warn", "schedule": 300.0},
+    "sla-warn": {"task": "triage.sla_warn", "schedule": 300.0},
     "imports-sweep": {"task": "leads.import_sweep", "schedule": 30.0},
 }
 

@@ -5,9 +5,9 @@ queue shows the first page."""
 import pytest
 from django.urls import reverse
 
-from leads.filters import TriageFilter
 from leads.models import Lead
 from tests.factories import LeadFactory
+from triage.filters import TriageFilter
 
 
 @pytest.mark.django_db

@@ -13,7 +13,6 @@ from django.utils.safestring import SafeData
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.seed import seed_reasons
-from leads.triage import bulk_reply
 from nurture.models import EnrollmentStatus, HelpfulReply, Step, Track
 from nurture.selectors import step_rows, track_options
 from nurture.services import enrollment_create, helpful_reply_render, nurture_run_due, track_refusal
@@ -21,6 +20,7 @@ from nurture.services.enrollments import NurtureError
 from outbox.models import OutboundMessage
 from partners import matching
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory
+from triage.services import bulk_reply
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 BROKEN = "Hello {{ lead.name }}{% if lead.company %} from {{ lead.company }}{% endi %}"  # a typo in {% endif %}

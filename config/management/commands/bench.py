@@ -33,7 +33,7 @@ def _nurture(options) -> dict:
 
 
 def _triage(options) -> dict:
-    from leads.bench_triage import run_triage
+    from triage.bench import run_triage
 
     return run_triage(rows=options["rows"] or 1_000_000)
 

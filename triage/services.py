@@ -18,12 +18,25 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from common.text import render_plain_text
 from leads.models import TRIAGE_STATUSES, Lead, LeadStatus
 from leads.services import lead_event_record, lead_transition
+from nurture.models import HelpfulReply
+from nurture.services import (
+    NurtureError,
+    enrollment_create,
+    helpful_reply_render,
+    helpful_reply_send,
+    nurture_run_due,
+    track_refusal,
+)
+from outbox.services import message_queue
+from partners.models import ReferralMode
+from partners.services import ReferralError, referral_send
+from triage.selectors import claim_holder
 
 CLAIM_MINUTES = 5
 CLOSE_KINDS = {"spam": "Spam", "test": "Test entry", "duplicate": "Duplicate"}
@@ -45,37 +58,6 @@ def _name(user) -> str:
     if user is None:
         return "someone"
     return user.get_full_name() or user.get_username()
-
-
-# Reads ----------------------------------------------------------------------------------------------------
-
-
-def triage_queue() -> QuerySet[Lead]:
-    """The queue: disqualified and needs-review leads with what the table shows joined in."""
-    return Lead.objects.filter(status__in=TRIAGE_STATUSES).select_related(
-        "source", "owner", "primary_reason", "claimed_by"
-    )
-
-
-def triage_reason_counts() -> list[dict[str, Any]]:
-    """Leads in the queue per reason (one grouped query over the partial queue index)."""
-    rows = (
-        Lead.objects.filter(status__in=TRIAGE_STATUSES)
-        .values("primary_reason_id", "primary_reason__label")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-    )
-    return [
-        {"id": r["primary_reason_id"], "label": r["primary_reason__label"] or "No reason", "n": r["n"]} for r in rows
-    ]
-
-
-def claim_holder(lead: Lead, *, user, now: datetime | None = None):
-    """The other user holding the lead right now, or None."""
-    now = now or timezone.now()
-    if lead.claimed_by_id and lead.claimed_by_id != user.pk and lead.claimed_until and lead.claimed_until > now:
-        return lead.claimed_by
-    return None
 
 
 # Claims ---------------------------------------------------------------------------------------------------
@@ -130,8 +112,6 @@ def triage_act[T](*, lead: Lead, user, action: Callable[[Lead], T], now: datetim
 
 def _introduction_note(lead: Lead, referral, *, now: datetime) -> None:
     """An introduction shares the lead's details; tell the lead who will contact them (their reply)."""
-    from outbox.services import message_queue
-
     body = render_plain_text("leads/email/introduced.txt", {"lead": lead, "referral": referral})
     message_queue(
         key=f"referral:{referral.pk}:introduced-note",
@@ -148,9 +128,6 @@ def _introduction_note(lead: Lead, referral, *, now: datetime) -> None:
 
 
 def triage_refer(*, lead: Lead, partner, mode: str, user, note: str = "", now: datetime | None = None):
-    from partners.models import ReferralMode
-    from partners.services import referral_send
-
     now = now or timezone.now()
 
     def act(locked: Lead):
@@ -171,8 +148,6 @@ def track_writes_now(track) -> bool:
 def triage_enroll_refusal(*, lead: Lead, track, live: bool | None = None) -> str | None:
     """Why the queue may not nurture this lead on this track: the enrollment rules, and "no dead ends" (the
     track must answer them now, or they were answered already)."""
-    from nurture.services import track_refusal
-
     refusal = track_refusal(lead=lead, track=track, live=live)
     if refusal is None and not track_writes_now(track) and lead.first_response_at is None:
         refusal = f"“{track}” does not write to them straight away; send a helpful reply first, so nobody waits."
@@ -181,8 +156,6 @@ def triage_enroll_refusal(*, lead: Lead, track, live: bool | None = None) -> str
 
 def triage_enroll(*, lead: Lead, track, user, now: datetime | None = None):
     """Nurture from the queue: the track's first email goes out now as the reply, or the lead was replied to."""
-    from nurture.services import NurtureError, enrollment_create, nurture_run_due
-
     now = now or timezone.now()
 
     def act(locked: Lead):
@@ -199,8 +172,6 @@ def triage_enroll(*, lead: Lead, track, user, now: datetime | None = None):
 
 
 def triage_reply(*, lead: Lead, subject: str, body: str, user, reply=None, now: datetime | None = None):
-    from nurture.services import helpful_reply_send
-
     return triage_act(
         lead=lead,
         user=user,
@@ -287,9 +258,6 @@ class BulkResult:
 
 def _each(lead_ids: list[int], act: Callable[[Lead], Any]) -> BulkResult:
     """Run `act` per lead, each in its own transaction: one refusal never undoes the others."""
-    from nurture.services import NurtureError
-    from partners.services import ReferralError
-
     result = BulkResult()
     for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk"):
         try:
@@ -308,9 +276,6 @@ def bulk_enroll(*, lead_ids: list[int], track, user) -> BulkResult:
 
 def bulk_reply(*, lead_ids: list[int], user) -> BulkResult:
     """Send each lead the helpful reply for its own reason (the first active template for that reason)."""
-    from nurture.models import HelpfulReply
-    from nurture.services import helpful_reply_render
-
     templates = {}
     for reply in HelpfulReply.objects.filter(active=True).order_by("reason_id", "position", "id"):
         templates.setdefault(reply.reason_id, reply)
@@ -339,7 +304,6 @@ SLA_WARN_BEFORE = timedelta(hours=2)
 def sla_warn_owners(*, now: datetime | None = None) -> int:
     """Email each owner once about their queued, unanswered leads whose respond-by time is within two hours
     (through the outbox; one email per owner per run listing the leads). Returns how many leads were flagged."""
-    from outbox.services import message_queue
 
     now = now or timezone.now()
     due = (
@@ -379,7 +343,7 @@ def sla_warn_owners(*, now: datetime | None = None) -> int:
                     to_name=owner.get_full_name(),
                     subject=f"{len(mine)} lead{'s' if len(mine) != 1 else ''} to answer within two hours",
                     body=render_plain_text(
-                        "leads/email/sla_warning.txt",
+                        "triage/email/sla_warning.txt",
                         {"owner": owner, "leads": mine, "site": settings.SITE_URL.rstrip("/")},
                     ),
                 )

@@ -8,7 +8,15 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from leads.models import Lead, LeadStatus
-from leads.triage import (
+from nurture.models import Enrollment, Step, Track
+from nurture.services import NurtureError
+from outbox.models import OutboundMessage
+from partners.models import Referral
+from partners.services import ConsentError
+from tests.conftest import make_user
+from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory, UserFactory
+from triage import tasks
+from triage.services import (
     TriageConflict,
     TriageError,
     bulk_close,
@@ -22,13 +30,6 @@ from leads.triage import (
     triage_refer,
     triage_reply,
 )
-from nurture.models import Enrollment, Step, Track
-from nurture.services import NurtureError
-from outbox.models import OutboundMessage
-from partners.models import Referral
-from partners.services import ConsentError
-from tests.conftest import make_user
-from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory, UserFactory
 
 
 @pytest.fixture
@@ -204,6 +205,16 @@ def test_sla_warning_goes_to_each_owner_once(sales):
     message = OutboundMessage.objects.get(kind="owner_sla_warning")
     assert message.to_email == sales.email
     assert f"/triage/{soon.pk}/" in message.body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("task", [tasks.sla_warn, tasks.sla_warn_leads_alias])
+def test_sla_warning_task_runs_under_its_name_and_the_old_leads_alias(sales, task):
+    now = timezone.now()
+    consenting(owner=sales, respond_by=now + timedelta(hours=1), received_at=now - timedelta(hours=20))
+
+    assert task.run() == 1
+    assert {tasks.sla_warn.name, tasks.sla_warn_leads_alias.name} == {"triage.sla_warn", "leads.sla_warn"}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import triage_views as views
+from triage import views
 
 app_name = "triage"
 urlpatterns = [

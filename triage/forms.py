@@ -1,10 +1,12 @@
-"""Forms of the triage workspace. They parse what was posted; the services in leads/triage.py decide what is
+"""Forms of the triage workspace. They parse what was posted; the services in triage/services.py decide what is
 allowed (a reason to close, a note to override, consent to introduce…) and their errors land on these fields."""
 
 from django import forms
 
 from leads.filters import choices_once, sales_ops_users
-from leads.triage import CLOSE_KINDS
+from nurture.models import HelpfulReply, Track
+from partners.models import Partner, ReferralMode
+from triage.services import CLOSE_KINDS
 
 
 class TriageForm(forms.Form):
@@ -23,8 +25,6 @@ class ReferForm(TriageForm):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 1}))
 
     def __init__(self, *args, **kwargs):
-        from partners.models import Partner, ReferralMode
-
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = Partner.objects.all()
         self.fields["mode"].choices = ReferralMode.choices
@@ -34,8 +34,6 @@ class EnrollForm(TriageForm):
     track = forms.ModelChoiceField(queryset=None, error_messages={"required": "Choose a track."})
 
     def __init__(self, *args, **kwargs):
-        from nurture.models import Track
-
         super().__init__(*args, **kwargs)
         self.fields["track"].queryset = Track.objects.prefetch_related("steps")
 
@@ -48,8 +46,6 @@ class ReplyForm(TriageForm):
     body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
 
     def __init__(self, *args, **kwargs):
-        from nurture.models import HelpfulReply
-
         super().__init__(*args, **kwargs)
         self.fields["reply"].queryset = HelpfulReply.objects.all()
 
@@ -104,8 +100,6 @@ class BulkForm(TriageForm):
     q = forms.CharField(required=False, widget=forms.HiddenInput)  # the queue's query string, to go back to
 
     def __init__(self, *args, **kwargs):
-        from nurture.models import Track
-
         super().__init__(*args, **kwargs)
         self.fields["track"].queryset = Track.objects.filter(active=True).order_by("name")
         choices_once(self)

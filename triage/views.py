@@ -1,6 +1,6 @@
 """The triage workspace: the queue of leads that do not fit, the panel of the open lead beside it, and the
-redirects chosen there. One page, `leads/triage.html`; htmx swaps its regions (table, counts, panel, reply,
-bulk). The services in leads/triage.py change state; these views parse, call one of them, and render."""
+redirects chosen there. One page, `triage/queue.html`; htmx swaps its regions (table, counts, panel, reply,
+bulk). The services in triage/services.py change state; these views parse, call one of them, and render."""
 
 from collections.abc import Callable
 
@@ -15,13 +15,21 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_tables2 import RequestConfig
 
+from common.roles import require_perm
 from common.text import render_plain_text
-from config.roles import require_perm
-from leads import selectors, triage
-from leads.filters import TriageFilter
+from leads import selectors
 from leads.models import TRIAGE_STATUSES, Lead
-from leads.tables import QueuePaginator, TriageTable, sla_status
-from leads.triage import (
+from nurture.selectors import track_options
+from nurture.services import NurtureError, helpful_replies_for, helpful_reply_preview
+from partners.matching import matches_for_lead
+from partners.models import Partner
+from partners.selectors import excluded_text
+from partners.services import ReferralError
+from triage import services as triage
+from triage.filters import TriageFilter
+from triage.forms import AssignForm, BulkForm, CloseForm, EnrollForm, OverrideForm, ReferForm, ReplyForm
+from triage.selectors import triage_queue, triage_reason_counts
+from triage.services import (
     TriageConflict,
     TriageError,
     bulk_close,
@@ -33,16 +41,12 @@ from leads.triage import (
     triage_close,
     triage_enroll,
     triage_override,
-    triage_queue,
-    triage_reason_counts,
     triage_refer,
     triage_reply,
 )
-from leads.triage_forms import AssignForm, BulkForm, CloseForm, EnrollForm, OverrideForm, ReferForm, ReplyForm
-from nurture.services import NurtureError
-from partners.services import ReferralError
+from triage.tables import QueuePaginator, TriageTable, sla_status
 
-PAGE = "leads/triage.html"
+PAGE = "triage/queue.html"
 TABLE, PANEL, REPLY = "triage-table-region", "panel", "triage-reply"
 REFUSALS = (TriageError, NurtureError, ReferralError)  # ConsentError is a ReferralError
 TIMELINE_LENGTH = 20
@@ -73,10 +77,6 @@ def _queue_context(request: HttpRequest, *, checked=()) -> dict:
 
 
 def _partner_options(lead: Lead) -> dict:
-    from partners.matching import matches_for_lead
-    from partners.models import Partner
-    from partners.selectors import excluded_text
-
     result = matches_for_lead(lead, limit=3)
     partners = Partner.objects.in_bulk([match.partner.id for match in result.matches])
     placeholder = {"tracking_code": "PT-XXXXXXXX"}  # the real code is made when it is sent
@@ -95,8 +95,6 @@ def _partner_options(lead: Lead) -> dict:
 
 def _track_options(lead: Lead) -> list[dict]:
     """The nurture page's track options under the queue's rule; an email sent at once is shown as the reply."""
-    from nurture.selectors import track_options
-
     options = track_options(lead=lead, refusal=triage.triage_enroll_refusal)
     for option in options:
         option["first_subject"] = option["steps"][0]["summary"] if triage.track_writes_now(option["track"]) else ""
@@ -104,8 +102,6 @@ def _track_options(lead: Lead) -> list[dict]:
 
 
 def _reply_context(lead: Lead, *, reply_id: str | None = None, form: ReplyForm | None = None) -> dict:
-    from nurture.services import helpful_replies_for, helpful_reply_preview
-
     replies = helpful_replies_for(lead)
     chosen = next((r for r in replies if str(r.pk) == reply_id), replies[0] if replies else None)
     problem = ""

@@ -13,14 +13,14 @@ from django.utils import timezone
 from leads.models import Lead, LeadStatus
 from leads.seed import seed_reasons
 from leads.services import lead_evaluate
-from leads.triage import lead_claim
-from nurture.models import Enrollment
+from nurture.models import Enrollment, Step, Track
 from nurture.seed import seed_tracks
 from outbox.models import OutboundMessage
 from partners import matching
 from partners.models import Referral
 from tests.conftest import make_user
 from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadFactory, UserFactory
+from triage.services import lead_claim, triage_refer
 
 QUEUE = reverse("triage:queue")
 ACTIONS = ["refer", "enroll", "reply", "close", "override", "assign"]
@@ -139,8 +139,6 @@ def test_queue_query_count_does_not_grow_with_rows(
 
 @pytest.mark.django_db
 def test_panel_query_count_does_not_grow_with_tracks(sales_client, reasons, partner):
-    from nurture.models import Step, Track
-
     def track(n: int) -> None:
         made = Track.objects.create(name=f"Track {n}", slug=f"track-{n}")
         Step.objects.create(track=made, position=1, kind="email", subject="Hi {{ lead.name }}", body="Links.")
@@ -552,8 +550,6 @@ def test_refer_after_someone_else_handled_it_is_a_conflict_showing_the_fresh_sta
     sales_client.get(url("panel", lead), headers=hx())
     Lead.objects.filter(pk=lead.pk).update(claimed_until=timezone.now() - timedelta(minutes=1))  # my claim lapsed
     other = FeeAgreementFactory(partner__name="Other Partner").partner
-    from leads.triage import triage_refer
-
     triage_refer(lead=lead, partner=other, mode="signpost", user=olive)
 
     response = sales_client.post(url("refer", lead), {"partner": partner.pk, "mode": "signpost"}, headers=hx())

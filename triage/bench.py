@@ -16,12 +16,13 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection, reset_queries, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.roles import Role
+from common.roles import Role
 from leads.models import DisqualificationReason, Lead, LeadSource
 from leads.seed import seed_reasons
 
@@ -34,8 +35,6 @@ class _Rollback(Exception):
 
 
 def _setup(rows: int):
-    from django.contrib.auth.models import Group
-
     reasons = list(seed_reasons().values())
     sources = [LeadSource.objects.create(slug=f"bench-triage-{i}", name=f"Bench source {i}") for i in range(5)]
     User = get_user_model()
