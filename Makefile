@@ -19,7 +19,7 @@ FIND_PYTHON = for c in $(PYTHON_CANDIDATES); do \
 help:
 	@echo "make run    - set up and serve the demo on http://127.0.0.1:$(PORT) (SQLite + embedded broker)"
 	@echo "make test   - run the whole suite (unit, PostgreSQL/Redis when configured, browser)"
-	@echo "make lint   - ruff check + format check"
+	@echo "make lint   - ruff check + format check + import layers (lint-imports)"
 	@echo "make lock   - re-pin requirements/*.txt from requirements/*.in"
 
 $(VENV)/.installed: requirements/dev.txt
@@ -58,6 +58,7 @@ test: install browser
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

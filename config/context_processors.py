@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import reverse
 
-from config.roles import user_role_names
+from common.roles import user_role_names
 
 # (label, url name, permission or None for every signed-in user). Views check the same
 # permission server-side; hiding a link is only a courtesy.

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -8,8 +10,8 @@ class FinanceConfig(AppConfig):
     def ready(self) -> None:
         # Partners (a lower app) calls these inside its own transactions: the audit trail of fee agreements and
         # of ledger corrections, and money paid beyond a lowered fee given back to the partner's credit.
-        from finance.services import listeners  # the app registry must be ready first
-        from partners.services import hooks
+        listeners = import_module("finance.services.listeners")  # by name: the app registry must be ready first
+        hooks = import_module("partners.services.hooks")
 
         hooks.register(hooks.AGREEMENT_SAVED, listeners.agreement_saved)
         hooks.register(hooks.LEDGER_CORRECTED, listeners.ledger_corrected)

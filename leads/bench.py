@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
+from leads.importing import import_path
 from leads.models import (
     Criterion,
     Evaluation,
@@ -24,6 +25,7 @@ from leads.models import (
     LeadSource,
 )
 from leads.seed import seed_reasons
+from leads.services import icp_draft_create, leads_evaluate_bulk, leads_requalify
 
 HEADERS = [
     "Lead ID", "Email Address", "Full Name", "Company Name", "Job Title", "Decision maker", "Phone", "Country",
@@ -275,8 +277,6 @@ def vacuum_lead_tables() -> None:
 
 
 def run_import(*, rows: int, import_export_rows: int = 20_000, keep_file: bool = False) -> dict:
-    from leads.importing import import_path
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "leads.csv"
         write_csv(path, rows)
@@ -337,8 +337,6 @@ def run_requalify(*, rows: int) -> dict:
     """Store `rows` leads for a benchmark source and evaluate them (set-up, untimed), publish a stricter
     ICP version and time re-qualifying all of them, deferred foreign keys checked inside the timing.
     Everything runs in one transaction that is rolled back."""
-    from leads.services import icp_draft_create, leads_evaluate_bulk, leads_requalify
-
     figures: dict = {}
     vacuum_lead_tables()
     try:

@@ -34,7 +34,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from leads.engine import BOOLEAN, EARTH_RADIUS_KM, FIELD_TYPES, NUMBER, Rule, RuleSet, _expected
+from leads.engine import BOOLEAN, EARTH_RADIUS_KM, FIELD_TYPES, NUMBER, Rule, RuleSet, _expected, fields_tested
 
 NUMERIC = DecimalField(max_digits=30, decimal_places=10)
 
@@ -269,8 +269,6 @@ def verdict_sql(queryset: QuerySet, rule_set: RuleSet, reason_ids: dict[str, int
     inner query, the score over those in a middle one (both fenced with OFFSET 0 so the planner cannot
     inline and repeat them), and the band, reason and outcome string are plain expressions on top."""
     from django.db.models.functions import JSONArray
-
-    from leads.engine import fields_tested
 
     rules = rule_set.rules
     fields = fields_tested(rule_set)

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
-from config.roles import Role
+from common.roles import Role
 from leads.models import Lead, LeadSource, LeadStatus
 
 

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from leads.models import Lead, LeadEvent, LeadStatus
+from leads import engine
+from leads.models import Evaluation, ICPProfile, ICPVersion, Lead, LeadEvent, LeadStatus
 
 OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.NEEDS_REVIEW, LeadStatus.DISQUALIFIED]
 
@@ -60,8 +61,6 @@ def lead_status_summary(*, now: datetime) -> dict:
 def evaluation_explain(*, evaluation) -> list[dict]:
     """Each criterion of the evaluated version with the lead's actual value then, the requirement, and the
     recorded outcome — the "why" behind a verdict, rebuilt from the immutable version and stored values."""
-    from leads import engine
-
     version = evaluation.version
     rule_set = engine.rule_set_from_version(version)
     values = dict(zip(engine.fields_tested(rule_set), evaluation.actual or [], strict=False))
@@ -88,8 +87,6 @@ def evaluation_explain(*, evaluation) -> list[dict]:
 
 
 def evaluation_latest_for_lead(*, lead: Lead):
-    from leads.models import Evaluation
-
     return (
         Evaluation.objects.filter(lead=lead)
         .select_related("version__profile", "primary_reason")
@@ -99,18 +96,12 @@ def evaluation_latest_for_lead(*, lead: Lead):
 
 
 def icp_profiles():
-    from django.db.models import Prefetch
-
-    from leads.models import ICPProfile, ICPVersion
-
     return ICPProfile.objects.prefetch_related(
         Prefetch("versions", queryset=ICPVersion.objects.order_by("-number")), "sources"
     )
 
 
 def icp_versions():
-    from leads.models import ICPVersion
-
     return ICPVersion.objects.select_related("profile", "published_by").prefetch_related("criteria__reason")
 
 
@@ -124,8 +115,6 @@ def _display_actual(actual):
 
 def icp_version_criteria(*, version) -> list[dict]:
     """The version's criteria with their requirement in words ("≥ 600", "one of GB, IE")."""
-    from leads import engine
-
     rules = {rule.id: rule for rule in engine.rule_set_from_version(version).rules}
     return [
         {

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from leads import services
 from leads.import_lease import import_jobs_sweep
+from leads.importing import import_job_run
 from leads.models import ICPVersion, ICPVersionStatus
 
 
@@ -21,8 +22,6 @@ def import_run(*, job_id: int) -> None:
     Acknowledged only once it has run, and handed back to the broker if its worker dies, so a redelivered task
     resumes the job: it returns quietly when the job is finished or still running under a live lease, and takes
     it over when the lease has run out (`leads.import_lease`)."""
-    from leads.importing import import_job_run
-
     import_job_run(job_id)
 
 

@@ -4,8 +4,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
+from common.roles import require_perm
 from common.tabular import csv_response
-from config.roles import require_perm
 from leads import importing, selectors, services
 from leads.filters import LeadFilter
 from leads.forms import ICPPublishForm, ImportUploadForm, LeadEditForm

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from leads.services import lead_event_record
 from nurture.models import NurtureTask
 from nurture.services import NurtureError
 
@@ -12,8 +13,6 @@ from nurture.services import NurtureError
 @transaction.atomic
 def nurture_task_done(*, task: NurtureTask, actor=None, actor_label: str = "", now: datetime | None = None):
     """Tick a task off: it leaves the open list, and the lead's timeline says who did it. Done once only."""
-    from leads.services import lead_event_record
-
     now = now or timezone.now()
     task = (
         NurtureTask.objects.select_for_update(of=("self",)).select_related("lead", "enrollment__track").get(pk=task.pk)

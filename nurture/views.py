@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_tables2 import RequestConfig
 
-from config.roles import require_perm
+from common.roles import require_perm
 from leads.models import Lead
 from nurture import selectors, services
 from nurture.filters import EnrollmentFilter, TaskFilter

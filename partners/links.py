@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from partners.models import Referral
+
 SALT = "partners.referral-link"
 
 
@@ -28,8 +30,6 @@ def referral_url(referral) -> str:
 
 def referral_from_token(token: str):
     """The referral a link is for, or LinkError saying why the link cannot be used."""
-    from partners.models import Referral
-
     max_age = settings.REFERRAL_LINK_MAX_AGE_DAYS * 86400
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age)

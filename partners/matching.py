@@ -22,6 +22,15 @@ from django.utils import timezone
 
 from leads import engine
 from partners.fees import Terms, Tier, expected_fee
+from partners.models import (
+    OPEN_REFERRAL_STATUSES,
+    FeeAgreement,
+    Partner,
+    PartnerStatus,
+    Referral,
+    ReferralMode,
+    ReferralStatus,
+)
 
 HISTORY_TTL_SECONDS = 600  # acceptance/conversion rates in the catalogue may be up to ten minutes old
 GRADE_WEIGHT = {"A": 1.0, "B": 0.7, "C": 0.4}
@@ -234,8 +243,6 @@ _catalogue = _Catalogue()
 
 def catalogue_stamp() -> tuple:
     """Changes whenever a partner, its criteria (saved with it), or an agreement changes."""
-    from partners.models import FeeAgreement, Partner
-
     partners = Partner.objects.aggregate(n=Count("id"), at=Max("updated_at"))
     agreements = FeeAgreement.objects.aggregate(n=Count("id"), at=Max("updated_at"))
     return (partners["n"], partners["at"], agreements["n"], agreements["at"])
@@ -288,8 +295,6 @@ def country_codes(countries: Any) -> frozenset[str]:
 
 
 def build_cards(today: date) -> list[PartnerCard]:
-    from partners.models import FeeAgreement, Partner, PartnerStatus, Referral, ReferralMode, ReferralStatus
-
     partners = list(
         Partner.objects.exclude(status=PartnerStatus.ENDED).prefetch_related("criteria", "accepted_reasons")
     )
@@ -365,15 +370,11 @@ def month_start(now: datetime) -> datetime:
 
 def month_volumes(now: datetime) -> dict[int, int]:
     """Referrals sent to each partner this calendar month (introductions and signposts alike)."""
-    from partners.models import Referral
-
     rows = Referral.objects.filter(sent_at__gte=month_start(now)).values_list("partner_id").annotate(n=Count("id"))
     return dict(rows)
 
 
 def matches_for_lead(lead, *, limit: int = 5, now: datetime | None = None) -> MatchResult:
-    from partners.models import OPEN_REFERRAL_STATUSES, ReferralStatus
-
     now = now or timezone.now()
     cards = catalogue(now=now)
     declined, open_referrals = set(), set()

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_tables2 import RequestConfig
 
-from config.roles import require_perm
+from common.roles import require_perm
 from leads.models import Lead
 from partners import matching, selectors, services
 from partners.filters import PartnerFilter, ReferralFilter

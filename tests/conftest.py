@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from config.roles import Role
+from common.roles import Role
 from tests.factories import CriterionFactory, ICPVersionFactory, LeadSourceFactory, UserFactory
 
 ROLES = ["anonymous", Role.SALES_OPS, Role.FINANCE, Role.MANAGER, "Admin"]

@@ -11,6 +11,8 @@ from urllib.parse import quote
 
 from django.db import connection
 
+from config.celery_app import app
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,8 +44,6 @@ def celery_worker(queue: str, *, purge: bool = False, env: dict[str, str] | None
     if beat is not None:
         command += ["--beat", "--schedule", str(beat)]
     if purge:  # before the worker starts: `worker --purge` would race with the test's first task
-        from config.celery_app import app
-
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -3,7 +3,7 @@ finance page; Sales Ops get nothing of it."""
 
 from django.db import migrations
 
-from config.roles import grant_operation
+from common.roles import grant_operation
 
 READ_FINANCE = [
     "finance.view_payment", "finance.view_allocation", "finance.view_auditentry", "finance.view_partnerstatement",

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from common.roles import require_perm
 from common.tabular import csv_response, xlsx_response
-from config.roles import require_perm
 from finance import journal, selectors, services
 from finance.filters import AuditFilter
 from finance.forms import LockForm, PeriodForm

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from common.roles import require_perm
 from common.tabular import csv_response, xlsx_response
-from config.roles import require_perm
 from finance import account, selectors, services
 from finance.filters import LedgerFilter
 from finance.forms import AdjustForm, PeriodForm, WriteOffForm

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
-from config.roles import require_perm
+from common.roles import require_perm
 from finance import selectors, services
 from finance.filters import PaymentFilter
 from finance.forms import AllocationForm, BounceForm, PaymentForm

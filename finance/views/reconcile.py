@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from config.roles import require_perm
+from common.roles import require_perm
 from finance import selectors as finance_selectors
 from finance import statement_selectors as selectors
 from finance.models import MatchCategory, PartnerStatement, ReconciliationItem

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
-from config.roles import require_perm
+from common.roles import require_perm
 from finance import statement_selectors as selectors
 from finance.services import FinanceError
 from finance.services.statements import (

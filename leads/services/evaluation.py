@@ -8,7 +8,8 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from leads import engine
+from leads import engine, hooks
+from leads.engine_sql import verdict_sql
 from leads.models import (
     Band,
     DisqualificationReason,
@@ -113,10 +114,8 @@ def lead_evaluate(
             at=now,
             data={"from": previous, "to": lead.status, "why": f"ICP {verdict.band}"},
         )
-    if previous == LeadStatus.NURTURING and lead.status == LeadStatus.QUALIFIED:
-        from nurture.services import enrollments_handback  # nurture builds on leads, not the other way round
-
-        enrollments_handback(lead_ids=[lead.pk], now=now)
+    if previous == LeadStatus.NURTURING and lead.status == LeadStatus.QUALIFIED:  # nurture hands it back
+        hooks.notify(hooks.NURTURED_NOW_QUALIFIED, lead_ids=[lead.pk], now=now)
     return evaluation
 
 
@@ -175,8 +174,6 @@ def _bulk_no_icp(queryset: QuerySet[Lead], actor_label: str) -> int:
 def verdict_select(queryset: QuerySet, rule_set: engine.RuleSet) -> tuple[str, list]:
     """SQL selecting pk, icp_score, icp_band, icp_reason_id, icp_outcomes, icp_actual for `queryset`
     (Lead, or StagedLead rows being imported), ready for an INSERT … SELECT."""
-    from leads.engine_sql import verdict_sql
-
     reason_ids = dict(DisqualificationReason.objects.values_list("code", "id"))
     return verdict_sql(queryset, rule_set, reason_ids, connection.vendor)
 
@@ -245,7 +242,5 @@ def _bulk_evaluate_version(queryset: QuerySet[Lead], version: ICPVersion, actor_
         cursor.execute("DROP TABLE evaluation_batch")
         cursor.execute("DROP TABLE evaluation_changed")
     if handback:  # nurtured leads that qualify now leave nurture and go back to their owner
-        from nurture.services import enrollments_handback
-
-        enrollments_handback(lead_ids=handback, now=now)
+        hooks.notify(hooks.NURTURED_NOW_QUALIFIED, lead_ids=handback, now=now)
     return counts

@@ -1,10 +1,11 @@
 """ICP versions: drafts, validation, publishing (then re-qualification), what-if previews."""
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
 from leads import engine
+from leads.engine_sql import annotate_verdict
 from leads.models import (
     Band,
     ICPProfile,
@@ -16,6 +17,7 @@ from leads.models import (
 )
 from leads.services.base import OPEN_FOR_VERDICT, ICPError
 from leads.services.evaluation import _bulk_evaluate_version, published_version
+from outbox.publish import enqueue_on_commit
 
 
 @transaction.atomic
@@ -75,9 +77,7 @@ def icp_version_publish(*, version: ICPVersion, reason: str, user=None) -> ICPVe
     stamp = f"Published {timezone.localtime(version.published_at):%Y-%m-%d %H:%M} by {who}: {reason}"
     version.notes = f"{version.notes.rstrip()}\n\n{stamp}" if version.notes.strip() else stamp
     version.save(update_fields=["status", "published_at", "published_by", "notes"])
-    from leads.tasks import requalify_profile
-
-    transaction.on_commit(lambda: requalify_profile.delay(version_id=version.pk))
+    enqueue_on_commit("leads.requalify_profile", version_id=version.pk)  # leads.tasks imports this module
     return version
 
 
@@ -102,10 +102,6 @@ def leads_requalify(*, version: ICPVersion, actor_label: str = "icp-publish") ->
 
 def icp_whatif(*, draft: ICPVersion) -> dict:
     """How existing open leads would move between bands under `draft`, and why — all in SQL."""
-    from django.db.models import Count
-
-    from leads.engine_sql import annotate_verdict
-
     rule_set = engine.rule_set_from_version(draft)
     leads = Lead.objects.filter(
         source__icp_profile_id=draft.profile_id, status__in=[*OPEN_FOR_VERDICT, LeadStatus.NURTURING]

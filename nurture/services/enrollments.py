@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
-from leads.models import LeadStatus
+from leads.models import Lead, LeadEvent, LeadStatus
+from leads.services import lead_event_record, lead_transition
 from nurture.models import (
     LIVE_ENROLLMENT_STATUSES,
     Enrollment,
@@ -38,8 +39,6 @@ UNSUBSCRIBE_SALT = "nurture.unsubscribe"
 
 
 def _lock_lead(lead):
-    from leads.models import Lead
-
     return Lead.objects.select_for_update(of=("self",)).select_related("source", "owner").get(pk=lead.pk)
 
 
@@ -108,8 +107,6 @@ def track_refusal(*, lead, track: Track, live: bool | None = None) -> str | None
 @transaction.atomic
 def enrollment_create(*, lead, track: Track, actor=None, actor_label: str = "", now: datetime | None = None):
     """Put a lead on a track: one live enrollment per lead; the first step runs after its delay."""
-    from leads.services import lead_event_record, lead_transition
-
     now = now or timezone.now()
     lead = _lock_lead(lead)
     refusal = track_refusal(lead=lead, track=track)
@@ -143,8 +140,6 @@ def _lock_enrollment(enrollment: Enrollment) -> Enrollment:
 
 @transaction.atomic
 def enrollment_pause(*, enrollment: Enrollment, actor=None, actor_label: str = "", now: datetime | None = None):
-    from leads.services import lead_event_record
-
     now = now or timezone.now()
     enrollment = _lock_enrollment(enrollment)
     if enrollment.status != EnrollmentStatus.ACTIVE:
@@ -167,8 +162,6 @@ def enrollment_pause(*, enrollment: Enrollment, actor=None, actor_label: str = "
 @transaction.atomic
 def enrollment_resume(*, enrollment: Enrollment, actor=None, actor_label: str = "", now: datetime | None = None):
     """Carry on where it stopped: the time left before the next step is kept."""
-    from leads.services import lead_event_record
-
     now = now or timezone.now()
     enrollment = _lock_enrollment(enrollment)
     if enrollment.status != EnrollmentStatus.PAUSED:
@@ -197,8 +190,6 @@ def enrollment_stop(
     *, enrollment: Enrollment, reason: str, actor=None, actor_label: str = "", now: datetime | None = None
 ):
     """End an enrollment by hand; the lead goes back to the triage queue for another redirect."""
-    from leads.services import lead_event_record, lead_transition
-
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
@@ -238,8 +229,6 @@ def _end(enrollment: Enrollment, status: str, reason: str, now: datetime) -> Non
 def lead_unsubscribe(*, lead, via: str = "unsubscribe link", now: datetime | None = None) -> int:
     """The lead asked us to stop: do-not-contact is set, live enrollments end, queued emails to them are
     cancelled. Safe to repeat. Returns how many enrollments ended."""
-    from leads.services import lead_event_record
-
     now = now or timezone.now()
     lead = _lock_lead(lead)
     live = list(lead.enrollments.select_for_update().filter(status__in=LIVE_ENROLLMENT_STATUSES))
@@ -264,8 +253,6 @@ def lead_unsubscribe(*, lead, via: str = "unsubscribe link", now: datetime | Non
 def enrollments_handback(*, lead_ids: list[int], now: datetime | None = None) -> int:
     """Leads that re-qualified while in nurture (a re-qualify step, an API update, an edit, a new ICP):
     their enrollments end as re-qualified, the owner is told (email + timeline). Returns how many."""
-    from leads.models import Lead, LeadEvent
-
     if not lead_ids:
         return 0
     now = now or timezone.now()

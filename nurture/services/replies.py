@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import LeadStatus
+from leads.services import lead_event_record, lead_transition
 from nurture.models import HelpfulReply
 from nurture.services.enrollments import NurtureError, _lock_lead
 from outbox.models import OutboundMessage
@@ -56,8 +57,6 @@ def helpful_reply_send(
 ) -> OutboundMessage:
     """Answer the lead with useful resources. Records the first response; an undecided lead becomes helped.
     The same text sent twice (a double click) is one email."""
-    from leads.services import lead_event_record, lead_transition
-
     now = now or timezone.now()
     subject, body = " ".join((subject or "").split()), (body or "").strip()
     errors = {}

@@ -10,6 +10,8 @@ from django.template import Template
 from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
+from leads.models import Lead, LeadEvent
+from leads.services import leads_evaluate_bulk
 from nurture.models import Enrollment, EnrollmentStatus, NurtureTask, Step, StepKind
 from nurture.services.enrollments import unsubscribe_url
 from outbox.models import OutboundMessage
@@ -67,9 +69,6 @@ class _StepRunner:
         )
 
     def run(self, batch: list[Enrollment]) -> None:
-        from leads.models import LeadEvent
-        from leads.services import leads_evaluate_bulk
-
         now = self.now
         messages, tasks, events, recheck, rechecked_enrollments = [], [], [], [], []
         advance: dict[tuple[int | None, datetime | None, bool], list[int]] = {}
@@ -136,14 +135,10 @@ class _StepRunner:
         NurtureTask.objects.bulk_create(tasks, ignore_conflicts=True)
         LeadEvent.objects.bulk_create(events)
         if messages:  # a nurture email answers the lead: it counts as the first response
-            from leads.models import Lead
-
             Lead.objects.filter(pk__in={m.lead_id for m in messages}, first_response_at__isnull=True).update(
                 first_response_at=now
             )
         if recheck:  # first: leads that qualify now leave nurture (re-qualified) before the others advance
-            from leads.models import Lead
-
             leads_evaluate_bulk(queryset=Lead.objects.filter(pk__in=recheck), actor_label="nurture")
             self.counts["rechecked"] += len(recheck)
             self.counts["requalified"] += Enrollment.objects.filter(

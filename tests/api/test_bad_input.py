@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from config.roles import Role
+from common.roles import Role
 from leads.apikeys import api_key_create
 from leads.models import Criterion, Lead
 from tests.conftest import make_user

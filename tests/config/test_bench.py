@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from leads.models import Evaluation, Lead, LeadEvent, LeadSource
 from partners.models import Partner
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="benchmarks measure PostgreSQL")
@@ -27,8 +28,6 @@ def test_bench_match_prints_figures_and_leaves_nothing_behind():
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_import_prints_the_issue_keys_and_a_breakdown_and_leaves_nothing_behind():
-    from leads.models import Evaluation, Lead, LeadEvent, LeadSource
-
     out = StringIO()
 
     call_command("bench", "import", rows=300, import_export_rows=50, json=True, stdout=out)
@@ -57,8 +56,6 @@ def test_bench_import_prints_the_issue_keys_and_a_breakdown_and_leaves_nothing_b
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_requalify_prints_figures_and_leaves_nothing_behind():
-    from leads.models import Lead
-
     out = StringIO()
 
     call_command("bench", "requalify", rows=500, json=True, stdout=out)

@@ -7,34 +7,29 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from leads.bench import run_import, run_requalify
+from nurture.bench import run_nurture
+from partners.bench import run_match
+from triage.bench import run_triage
+
 
 def _import(options) -> dict:
-    from leads.bench import run_import
-
     return run_import(rows=options["rows"] or 100_000, import_export_rows=options["import_export_rows"])
 
 
 def _requalify(options) -> dict:
-    from leads.bench import run_requalify
-
     return run_requalify(rows=options["rows"] or 100_000)
 
 
 def _match(options) -> dict:
-    from partners.bench import run_match
-
     return run_match(partners=options["partners"])
 
 
 def _nurture(options) -> dict:
-    from nurture.bench import run_nurture
-
     return run_nurture(enrollments=options["enrollments"], due=options["due"])
 
 
 def _triage(options) -> dict:
-    from triage.bench import run_triage
-
     return run_triage(rows=options["rows"] or 1_000_000)
 
 

@@ -3,7 +3,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from config.roles import Role
+from common.roles import Role
 from finance.seed import seed_finance
 from leads.seed import seed_leads
 from nurture.seed import seed_enrollments, seed_tracks

@@ -2,8 +2,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import ICPVersion
-from tests.factories import CriterionFactory, ICPVersionFactory, LeadSourceFactory
+from leads.models import ICPVersion, Lead, LeadSource
+from leads.services import leads_evaluate_bulk
+from tests.factories import CriterionFactory, ICPVersionFactory, LeadFactory, LeadSourceFactory
 
 CONFIRM_MISSING = "Tick “I understand this version goes into force and cannot be unpublished” to confirm."
 SHORT_REASON = "Give the reason in a few words (at least 3), such as “Raise the minimum company size to 50 employees”."
@@ -126,10 +127,6 @@ def test_icp_publish_refuses_get(client, manager_user, draft):
 
 
 def test_icp_version_page_whatif_shows_current_and_draft_band_per_lead(client, manager_user, draft):
-    from leads.models import Lead, LeadSource
-    from leads.services import leads_evaluate_bulk
-    from tests.factories import LeadFactory
-
     LeadFactory(source=LeadSource.objects.get(slug="web"), employees=5)
     LeadFactory(source=LeadSource.objects.get(slug="web"), employees=None)
     leads_evaluate_bulk(queryset=Lead.objects.all(), actor_label="test")  # v1: disqualified, needs review

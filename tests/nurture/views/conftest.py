@@ -6,6 +6,7 @@ from django.utils import timezone
 from leads.models import Evaluation, Lead
 from leads.seed import seed_reasons
 from nurture import services
+from nurture.seed import seed_tracks
 from tests.conftest import make_user
 from tests.factories import ICPVersionFactory, LeadFactory
 
@@ -18,8 +19,6 @@ def reasons(db):
 @pytest.fixture
 def tracks(reasons):
     """The demo tracks (budget-timing: email now, email +14 d, re-check +30 d, email +45 d; …) and replies."""
-    from nurture.seed import seed_tracks
-
     return seed_tracks()
 
 
