@@ -21,27 +21,25 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 
 from leads import engine
+from leads.fields import BY_NAME, IMPORT_COLUMNS, TEXT_KINDS
 from leads.models import Evaluation, Lead, LeadEvent, LeadStatus, StagedLead
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
 
-    from leads.importing import Record
+    from leads.importing.base import Record
 
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
 
-# Columns a new lead's COPY line carries, in order; its id comes last (drawn when the chunk is written).
-TEXT_COLUMNS = (
-    "email", "name", "company", "title", "phone", "country", "postal_code", "budget_currency", "industry",
-    "product_interest", "timeline", "message", "marketing_consent_version", "partner_sharing_consent_version",
-)  # fmt: skip
-NULLABLE_COLUMNS = (
-    "is_decision_maker", "latitude", "longitude", "employees", "budget", "credit_score", "marketing_consent_at",
-    "partner_sharing_consent_at",
-)  # fmt: skip
+# Columns a new lead's COPY line carries, in order; its id comes last (drawn when the chunk is written). The
+# lead's own columns are the ones `leads.fields` says an import writes: text first (blank = ""), then the others.
+TEXT_COLUMNS = tuple(name for name in IMPORT_COLUMNS if BY_NAME[name].kind in TEXT_KINDS)
+NULLABLE_COLUMNS = tuple(
+    name for name in IMPORT_COLUMNS if BY_NAME[name].kind not in TEXT_KINDS and name != "do_not_contact"
+)
 LEAD_COPY_COLUMNS = (
     "source_id", "external_id", *TEXT_COLUMNS, *NULLABLE_COLUMNS, "do_not_contact", "attributes", "status",
     "icp_band", "primary_reason_id", "received_at", "respond_by", "created_at", "updated_at", "id",

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
 
-    from leads.importing import Record
+    from leads.importing.base import Record
 
 KEY_BATCH = 900  # keys per lookup (SQLite binds at most 32,766 parameters per statement)
 

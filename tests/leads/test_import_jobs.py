@@ -234,7 +234,9 @@ def test_job_progress_counts_reading_and_storing_as_halves():
 
 def test_a_run_that_fails_records_why_and_releases_the_lease(monkeypatch):
     job = ImportJobFactory(status=ImportStatus.QUEUED)
-    monkeypatch.setattr(importing, "import_file", lambda *a, **k: (_ for _ in ()).throw(ImportFileError("Cut off.")))
+    monkeypatch.setattr(
+        "leads.importing.jobs.import_file", lambda *a, **k: (_ for _ in ()).throw(ImportFileError("Cut off."))
+    )
 
     import_job_run(job.pk)
 
@@ -251,13 +253,13 @@ def test_rerun_queues_a_failed_job_again_with_its_file_mapping_and_kind(
     job = running_job(lease_in=-1, percent=57, dry_run=True)
     import_jobs_sweep()
     queued = []
-    monkeypatch.setattr("leads.tasks.import_run.delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr("outbox.publish.enqueue", lambda task, **kw: queued.append({"task": task, **kw}))
 
     with django_capture_on_commit_callbacks(execute=True):
         import_job_rerun(job=job)
 
     job.refresh_from_db()
-    assert queued == [{"job_id": job.pk}]
+    assert queued == [{"task": "leads.import_run", "job_id": job.pk}]
     assert (job.status, job.dry_run, job.message, job.progress_percent) == (ImportStatus.QUEUED, True, "", 0)
     assert job.mapping["Email Address"] == "email"
     import_job_run(job.pk)
@@ -308,14 +310,14 @@ def test_run_again_button_queues_the_job(sales_client, monkeypatch, django_captu
     job = running_job(lease_in=-1)
     import_jobs_sweep()
     queued = []
-    monkeypatch.setattr("leads.tasks.import_run.delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr("outbox.publish.enqueue", lambda task, **kw: queued.append({"task": task, **kw}))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = sales_client.post(reverse("leads:import_rerun", args=[job.pk]))
 
     job.refresh_from_db()
     assert (response.status_code, response["Location"]) == (302, reverse("leads:import_job", args=[job.pk]))
-    assert (job.status, queued) == (ImportStatus.QUEUED, [{"job_id": job.pk}])
+    assert (job.status, queued) == (ImportStatus.QUEUED, [{"task": "leads.import_run", "job_id": job.pk}])
 
 
 def test_run_again_of_a_job_that_did_not_fail_says_why(sales_client):

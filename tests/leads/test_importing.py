@@ -9,9 +9,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from leads import importing
+from leads import engine, importing
+from leads.bench import bench_source, write_csv
 from leads.importing import ImportFileError, guess_mapping, import_file, inspect_file
-from leads.models import Lead, LeadEvent, LeadStatus
+from leads.models import Evaluation, Lead, LeadEvent, LeadStatus
+from leads.services import published_version, verdict_select
 
 HEADER = "Lead ID,Email Address,Full Name,Company Name,Credit score,Budget,Currency\n"
 
@@ -103,7 +105,9 @@ def test_bad_rows_are_reported_with_row_column_and_problem_and_the_rest_stored(b
     errors = {(e.row, e.column): e.message for e in result.errors}
     assert "not an email address" in errors[(3, "Email Address")]
     assert "not a whole number" in errors[(3, "Credit score")]
-    assert "needs a currency" in errors[(5, "Budget")]
+    assert errors[(5, "Currency")] == (
+        "required when a budget is given (add a currency column or write the budget as £12,000)"
+    )
     assert "out of range" in errors[(6, "Credit score")]
     assert "3 values but the header has 7 columns" in errors[(7, "")]
     assert list(Lead.objects.values_list("external_id", flat=True)) == ["G1"]
@@ -319,11 +323,6 @@ def test_attribute_cells_become_json_numbers_only_when_exact(cell, stored):
 def test_imported_evaluations_match_the_sql_back_end_on_the_stored_leads(tmp_path):
     """The import checks new leads in Python (PostgreSQL) while it parses them; checked again in SQL from the
     stored rows, every lead gets the same verdict: score, band, reason, each criterion and the values."""
-    from leads.bench import bench_source, write_csv
-    from leads.models import Evaluation
-    from leads.services import verdict_select
-    from leads.services.evaluation import engine, published_version
-
     source = bench_source()  # twenty criteria over most operators, fields and an attribute
     path = tmp_path / "leads.csv"
     write_csv(path, 400)

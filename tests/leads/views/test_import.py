@@ -84,14 +84,14 @@ def test_start_queues_the_task_and_the_run_records_outcome_and_rejected_rows(
 ):
     job = ImportJobFactory()
     queued = []
-    monkeypatch.setattr("leads.tasks.import_run.delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr("outbox.publish.enqueue", lambda task, **kw: queued.append({"task": task, **kw}))
     data = {f"map-{i}": f for i, f in enumerate(["external_id", "email", "name", "company", "employees", "country"])}
 
     with django_capture_on_commit_callbacks(execute=True):
         response = sales_client.post(reverse("leads:import_start", args=[job.pk]), {**data, "dry_run": "0"})
 
     assert response.status_code == 302
-    assert queued == [{"job_id": job.pk}]
+    assert queued == [{"task": "leads.import_run", "job_id": job.pk}]
     import_job_run(job.pk)  # what the worker runs (a real worker runs it in tests/browser/test_import.py)
     job.refresh_from_db()
     assert (job.status, job.total_rows, job.created_count, job.rejected_count) == ("done", 2, 1, 1)
