@@ -68,6 +68,7 @@ def _dialect() -> dict[str, str]:
             "hash": "encode(sha256(convert_to(lower(btrim({0})), 'UTF8')), 'hex')",
             "days_apart": "abs(CAST({0} AS date) - {1})",
             "bigint": "bigint",
+            "timestamp": "timestamp with time zone",
         }
     connection.ensure_connection()
     connection.connection.create_function(SQLITE_HASH, 1, _sqlite_hash, deterministic=True)
@@ -75,6 +76,7 @@ def _dialect() -> dict[str, str]:
         "hash": SQLITE_HASH + "({0})",
         "days_apart": "abs(julianday(date({0})) - julianday({1}))",
         "bigint": "integer",
+        "timestamp": "datetime",
     }
 
 
@@ -92,125 +94,138 @@ def _run(sql: str, params: dict | None = None) -> int:
         return cursor.rowcount
 
 
-def _statements(t: dict[str, str], d: dict[str, str]) -> list[str]:
-    """The reconciliation as SQL, in order; parameters by name (%(statement)s …)."""
-    hash_email = d["hash"].format("ld.email")
-    days_apart = d["days_apart"].format("a.occurred_at", "w.day")
+def _exists(sql: str, params: dict) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS ({sql})", params)
+        return bool(cursor.fetchone()[0])
+
+
+def _fees(t: dict[str, str], where: str) -> str:
+    """The partner's fees (billable rows) with what each stands at (`net`: amount and corrections) and what payments
+    cover (`paid`), in cents; `where` narrows them (on `a`, the fee)."""
+    return f"""SELECT a.id, a.referral_id, a.kind, a.currency, a.occurred_at,
+            {_cents("a.amount")} + COALESCE(c.cents, 0) AS net, COALESCE(p.cents, 0) AS paid
+        FROM {t["accrual"]} a
+        LEFT JOIN (SELECT corrects_id, SUM({_cents("amount")}) AS cents FROM {t["accrual"]}
+                   WHERE partner_id = %(partner)s AND corrects_id IS NOT NULL GROUP BY corrects_id) c
+               ON c.corrects_id = a.id
+        LEFT JOIN (SELECT al.accrual_id, SUM({_cents("al.amount")}) AS cents
+                   FROM {t["allocation"]} al JOIN {t["accrual"]} x ON x.id = al.accrual_id
+                   WHERE x.partner_id = %(partner)s GROUP BY al.accrual_id) p
+               ON p.accrual_id = a.id
+        WHERE a.partner_id = %(partner)s AND a.kind IN ({t["billable"]}) AND {where}"""  # noqa: S608 - model tables
+
+
+def _claims(t: dict[str, str]) -> str:
+    """Which fee kinds of which referrals are claimed already: matched or mismatched lines of the partner's
+    reconciled statements, and of this one once its lines are classified ('' = all of the referral's fees)."""
+    return f"""SELECT i.referral_id, l2.fee_kind
+        FROM {t["item"]} i JOIN {t["line"]} l2 ON l2.id = i.line_id JOIN {t["statement"]} s ON s.id = i.statement_id
+        WHERE s.partner_id = %(partner)s AND (s.status = 'reconciled' OR s.id = %(statement)s)
+          AND i.category IN ('matched', 'amount_mismatch')"""  # noqa: S608 - model tables
+
+
+def _prepare(t: dict[str, str], d: dict[str, str]) -> list[str]:
+    """The statement's lines into a work table, matched as they go in by tracking code, else the partner's
+    reference (one write per line)."""
     return [
         f"DROP TABLE IF EXISTS {t['work']}",
         f"""CREATE TEMPORARY TABLE {t["work"]} (
-            line_id {d["bigint"]} PRIMARY KEY, row_number integer, tracking_code varchar(20),
-            partner_reference varchar(100), email_hash varchar(64), fee_kind varchar(20), currency varchar(3),
-            amount numeric(14, 2), cents {d["bigint"]}, day date, referral_id {d["bigint"]}, rule varchar(20),
-            duplicate integer NOT NULL DEFAULT 0, expected {d["bigint"]}, fees integer, accrual_id {d["bigint"]})""",
-        f"""INSERT INTO {t["work"]} (line_id, row_number, tracking_code, partner_reference, email_hash, fee_kind,
-                currency, amount, cents, day)
-            SELECT l.id, l.row_number, l.tracking_code, l.partner_reference, l.email_hash, l.fee_kind, l.currency,
-                l.amount, {_cents("l.amount")}, COALESCE(l.line_date, %(period_end)s)
-            FROM {t["line"]} l WHERE l.statement_id = %(statement)s""",  # noqa: S608 - model tables
-        f"CREATE INDEX {t['work']}_referral ON {t['work']} (referral_id)",
-        # 1. tracking code
-        f"""UPDATE {t["work"]} SET referral_id = r.id, rule = 'tracking_code'
-            FROM {t["referral"]} r
-            WHERE r.tracking_code = {t["work"]}.tracking_code AND r.partner_id = %(partner)s
-              AND {t["work"]}.tracking_code <> ''""",  # noqa: S608 - model tables
-        # 2. the partner's reference
-        f"""UPDATE {t["work"]} SET referral_id = pr.referral_id, rule = 'partner_reference'
-            FROM {t["reference"]} pr
-            WHERE {t["work"]}.referral_id IS NULL AND {t["work"]}.partner_reference <> ''
-              AND pr.partner_id = %(partner)s AND pr.reference = {t["work"]}.partner_reference""",  # noqa: S608 - model tables
-        # 3. the lead's email hash, a fee within the date window; the nearest in time wins
-        f"""UPDATE {t["work"]} SET referral_id = nearest.referral_id, rule = 'email_hash'
-            FROM (
-                SELECT line_id, referral_id FROM (
-                    SELECT w.line_id, h.referral_id, ROW_NUMBER() OVER (
-                        PARTITION BY w.line_id ORDER BY MIN({days_apart}), h.referral_id) AS rank
-                    FROM {t["work"]} w
-                    JOIN (SELECT r.id AS referral_id, {hash_email} AS email_hash
-                          FROM {t["referral"]} r JOIN {t["lead"]} ld ON ld.id = r.lead_id
-                          WHERE r.partner_id = %(partner)s) h ON h.email_hash = w.email_hash
-                    JOIN {t["accrual"]} a ON a.referral_id = h.referral_id AND a.kind IN ({t["billable"]})
-                    WHERE w.referral_id IS NULL AND w.email_hash <> '' AND {days_apart} <= %(window)s
-                    GROUP BY w.line_id, h.referral_id
-                ) ranked WHERE rank = 1
-            ) nearest
-            WHERE nearest.line_id = {t["work"]}.line_id""",  # noqa: S608 - model tables
-        # a fee claimed twice: by an earlier line of this statement, or by a line of a reconciled statement before
-        f"""UPDATE {t["work"]} SET duplicate = 1
-            WHERE referral_id IS NOT NULL AND (
-                EXISTS (SELECT 1 FROM {t["work"]} l2
-                        WHERE l2.referral_id = {t["work"]}.referral_id AND l2.row_number < {t["work"]}.row_number
-                          AND (l2.fee_kind = {t["work"]}.fee_kind OR l2.fee_kind = ''
-                               OR {t["work"]}.fee_kind = ''))
-                OR EXISTS (SELECT 1 FROM {t["item"]} i
-                           JOIN {t["line"]} l2 ON l2.id = i.line_id
-                           JOIN {t["statement"]} s ON s.id = i.statement_id
-                           WHERE i.referral_id = {t["work"]}.referral_id AND i.statement_id <> %(statement)s
-                             AND s.partner_id = %(partner)s AND s.status = 'reconciled'
-                             AND i.category IN ('matched', 'amount_mismatch')
-                             AND (l2.fee_kind = {t["work"]}.fee_kind OR l2.fee_kind = ''
-                                  OR {t["work"]}.fee_kind = '')))""",  # noqa: S608 - model tables
-        # what the fees a line covers stand at (amount and corrections), in the line's currency
-        f"""UPDATE {t["work"]} SET expected = covered.cents, fees = covered.fees, accrual_id = covered.accrual_id
-            FROM (
-                SELECT w.line_id, SUM(n.net) AS cents, COUNT(*) AS fees, MIN(n.id) AS accrual_id
-                FROM {t["work"]} w
-                JOIN (SELECT a.id, a.referral_id, a.kind, a.currency, a.occurred_at,
-                             {_cents("a.amount")} + COALESCE(SUM({_cents("c.amount")}), 0) AS net
-                      FROM {t["accrual"]} a LEFT JOIN {t["accrual"]} c ON c.corrects_id = a.id
-                      WHERE a.partner_id = %(partner)s AND a.kind IN ({t["billable"]})
-                        AND a.referral_id IN (SELECT referral_id FROM {t["work"]} WHERE referral_id IS NOT NULL)
-                      GROUP BY a.id, a.referral_id, a.kind, a.currency, a.occurred_at, a.amount) n
-                  ON n.referral_id = w.referral_id AND n.currency = w.currency
-                 AND (n.kind = w.fee_kind OR (w.fee_kind = '' AND n.net > 0 AND n.occurred_at < %(period_after)s))
-                WHERE w.referral_id IS NOT NULL AND w.duplicate = 0
-                GROUP BY w.line_id
-            ) covered
-            WHERE covered.line_id = {t["work"]}.line_id""",  # noqa: S608 - model tables
-        f"""INSERT INTO {t["item"]} (statement_id, line_id, referral_id, accrual_id, category, rule, expected_amount,
-                statement_amount, currency, created_at)
-            SELECT %(statement)s, w.line_id, w.referral_id, CASE WHEN w.fees = 1 THEN w.accrual_id END,
-                CASE
-                    WHEN w.referral_id IS NULL THEN 'unknown_referral'
-                    WHEN w.duplicate = 1 THEN 'duplicate_line'
-                    WHEN w.fees IS NOT NULL AND (abs(w.cents - w.expected) <= %(tolerance_cents)s
-                         OR abs(w.cents - w.expected) * 10000 <= abs(w.expected) * %(tolerance_bp)s) THEN 'matched'
-                    ELSE 'amount_mismatch'
-                END,
-                COALESCE(w.rule, 'none'),
-                CASE WHEN w.referral_id IS NOT NULL AND w.duplicate = 0 THEN COALESCE(w.expected, 0) / 100.0 END,
-                w.amount, w.currency, %(now)s
-            FROM {t["work"]} w ORDER BY w.row_number""",  # noqa: S608 - model tables
-        # fees of the period that still stand, are not fully paid and that no line covers
-        f"""INSERT INTO {t["item"]} (statement_id, line_id, referral_id, accrual_id, category, rule, expected_amount,
-                statement_amount, currency, created_at)
-            SELECT %(statement)s, NULL, n.referral_id, n.id, 'missing', 'none', n.net / 100.0, NULL, n.currency,
-                %(now)s
-            FROM (SELECT a.id, a.referral_id, a.kind, a.currency,
-                         {_cents("a.amount")} + COALESCE(SUM({_cents("c.amount")}), 0) AS net
-                  FROM {t["accrual"]} a LEFT JOIN {t["accrual"]} c ON c.corrects_id = a.id
-                  WHERE a.partner_id = %(partner)s AND a.kind IN ({t["billable"]})
-                    AND a.occurred_at >= %(period_from)s AND a.occurred_at < %(period_after)s
-                  GROUP BY a.id, a.referral_id, a.kind, a.currency, a.amount) n
-            WHERE n.net > 0
-              AND n.net > COALESCE((SELECT SUM({_cents("al.amount")}) FROM {t["allocation"]} al
-                                    WHERE al.accrual_id = n.id), 0)
-              AND NOT EXISTS (SELECT 1 FROM {t["work"]} w
-                              WHERE w.referral_id = n.referral_id AND w.duplicate = 0
-                                AND (w.fee_kind = n.kind OR w.fee_kind = ''))
-              AND NOT EXISTS (SELECT 1 FROM {t["item"]} i
-                              JOIN {t["line"]} l2 ON l2.id = i.line_id
-                              JOIN {t["statement"]} s ON s.id = i.statement_id
-                              WHERE i.referral_id = n.referral_id AND i.statement_id <> %(statement)s
-                                AND s.partner_id = %(partner)s AND s.status = 'reconciled'
-                                AND i.category IN ('matched', 'amount_mismatch')
-                                AND (l2.fee_kind = n.kind OR l2.fee_kind = ''))
-            ORDER BY n.id""",  # noqa: S608 - model tables
-        f"DROP TABLE {t['work']}",
+            line_id {d["bigint"]} PRIMARY KEY, row_number integer, email_hash varchar(64), fee_kind varchar(20),
+            currency varchar(3), amount numeric(14, 2), cents {d["bigint"]}, day date, referral_id {d["bigint"]},
+            rule varchar(20))""",
+        f"""INSERT INTO {t["work"]} (line_id, row_number, email_hash, fee_kind, currency, amount, cents, day,
+                referral_id, rule)
+            SELECT l.id, l.row_number, l.email_hash, l.fee_kind, l.currency, l.amount, {_cents("l.amount")},
+                COALESCE(l.line_date, %(period_end)s), COALESCE(r.id, pr.referral_id),
+                CASE WHEN r.id IS NOT NULL THEN 'tracking_code'
+                     WHEN pr.referral_id IS NOT NULL THEN 'partner_reference' END
+            FROM {t["line"]} l
+            LEFT JOIN {t["referral"]} r
+                   ON r.tracking_code = l.tracking_code AND r.partner_id = %(partner)s AND l.tracking_code <> ''
+            LEFT JOIN {t["reference"]} pr
+                   ON pr.partner_id = %(partner)s AND pr.reference = l.partner_reference AND l.partner_reference <> ''
+            WHERE l.statement_id = %(statement)s""",  # noqa: S608 - model tables
     ]
 
 
+def _by_email(t: dict[str, str], d: dict[str, str]) -> str:
+    """3. The lead's email hash, one of the referral's fees within the date window; the nearest in time wins. Only
+    the emails of the partner's referrals are hashed (materialized first: the lead table is never hashed whole)."""
+    hash_email = d["hash"].format("ld.email")
+    days_apart = d["days_apart"].format("a.occurred_at", "w.day")
+    return f"""WITH hashes AS MATERIALIZED (
+            SELECT r.id AS referral_id, {hash_email} AS email_hash
+            FROM {t["referral"]} r JOIN {t["lead"]} ld ON ld.id = r.lead_id
+            WHERE r.partner_id = %(partner)s
+        )
+        UPDATE {t["work"]} SET referral_id = nearest.referral_id, rule = 'email_hash'
+        FROM (
+            SELECT line_id, referral_id FROM (
+                SELECT w.line_id, h.referral_id, ROW_NUMBER() OVER (
+                    PARTITION BY w.line_id ORDER BY MIN({days_apart}), h.referral_id) AS rank
+                FROM {t["work"]} w
+                JOIN hashes h ON h.email_hash = w.email_hash
+                JOIN {t["accrual"]} a ON a.referral_id = h.referral_id AND a.kind IN ({t["billable"]})
+                WHERE w.referral_id IS NULL AND w.email_hash <> '' AND {days_apart} <= %(window)s
+                GROUP BY w.line_id, h.referral_id
+            ) ranked WHERE rank = 1
+        ) nearest
+        WHERE nearest.line_id = {t["work"]}.line_id"""  # noqa: S608 - model tables
+
+
+def _classify(t: dict[str, str], d: dict[str, str], *, prior: bool) -> list[str]:
+    """Each line's item, then the fees no line covers; the work table is dropped at the end. `prior`: the partner
+    has reconciled statements before, whose claims count too."""
+    claimed = f"""SELECT DISTINCT w.line_id FROM {t["work"]} w
+        JOIN ({_claims(t)}) c ON c.referral_id = w.referral_id
+         AND (c.fee_kind = w.fee_kind OR c.fee_kind = '' OR w.fee_kind = '')"""  # noqa: S608 - model tables
+    lines = f"""WITH ranked AS (
+            SELECT w.*,
+                ROW_NUMBER() OVER (PARTITION BY referral_id, fee_kind ORDER BY row_number) AS same_kind,
+                ROW_NUMBER() OVER (PARTITION BY referral_id ORDER BY row_number) AS any_kind,
+                MIN(CASE WHEN fee_kind = '' THEN row_number END) OVER (PARTITION BY referral_id) AS first_all
+            FROM {t["work"]} w
+        ), covered AS (
+            SELECT w.line_id, SUM(f.net) AS cents, COUNT(*) AS fees, MIN(f.id) AS accrual_id
+            FROM {t["work"]} w JOIN ({_fees(t, f"a.referral_id IN (SELECT referral_id FROM {t['work']})")}) f
+              ON f.referral_id = w.referral_id AND f.currency = w.currency
+             AND (f.kind = w.fee_kind OR (w.fee_kind = '' AND f.net > 0 AND f.occurred_at < %(period_after)s))
+            GROUP BY w.line_id
+        ), marked AS (
+            SELECT r.*, CASE WHEN r.referral_id IS NOT NULL AND (
+                    r.same_kind > 1 OR (r.fee_kind = '' AND r.any_kind > 1) OR r.first_all < r.row_number
+                    OR p.line_id IS NOT NULL) THEN 1 ELSE 0 END AS duplicate
+            FROM ranked r LEFT JOIN ({claimed if prior else f"SELECT line_id FROM {t['work']} WHERE 1 = 0"}) p
+              ON p.line_id = r.line_id
+        )
+        INSERT INTO {t["item"]} (statement_id, line_id, referral_id, accrual_id, category, rule, expected_amount,
+            statement_amount, currency, created_at)
+        SELECT %(statement)s, m.line_id, m.referral_id, CASE WHEN m.duplicate = 0 AND c.fees = 1 THEN c.accrual_id END,
+            CASE
+                WHEN m.referral_id IS NULL THEN 'unknown_referral'
+                WHEN m.duplicate = 1 THEN 'duplicate_line'
+                WHEN c.fees IS NOT NULL AND (abs(m.cents - c.cents) <= %(tolerance_cents)s
+                     OR abs(m.cents - c.cents) * 10000 <= abs(c.cents) * %(tolerance_bp)s) THEN 'matched'
+                ELSE 'amount_mismatch'
+            END,
+            COALESCE(m.rule, 'none'),
+            CASE WHEN m.referral_id IS NOT NULL AND m.duplicate = 0 THEN COALESCE(c.cents, 0) / 100.0 END,
+            m.amount, m.currency, %(now)s
+        FROM marked m LEFT JOIN covered c ON c.line_id = m.line_id"""  # noqa: S608 - model tables
+    period = "a.occurred_at >= %(period_from)s AND a.occurred_at < %(period_after)s"
+    missing = f"""INSERT INTO {t["item"]} (statement_id, line_id, referral_id, accrual_id, category, rule,
+            expected_amount, statement_amount, currency, created_at)
+        SELECT %(statement)s, NULL, f.referral_id, f.id, 'missing', 'none', f.net / 100.0, NULL, f.currency, %(now)s
+        FROM ({_fees(t, period)}) f
+        LEFT JOIN (SELECT DISTINCT c.referral_id, c.fee_kind FROM ({_claims(t)}) c) c
+          ON c.referral_id = f.referral_id AND (c.fee_kind = f.kind OR c.fee_kind = '')
+        WHERE f.net > 0 AND f.net > f.paid AND c.referral_id IS NULL"""  # noqa: S608 - model tables
+    return [lines, missing, f"DROP TABLE {t['work']}"]
+
+
 def day_start(day) -> datetime:
+    """The first moment of a local day, aware."""
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -238,7 +253,18 @@ def statement_reconcile(
         "tolerance_bp": int(settings.tolerance_percent * 100),
         "now": ops.adapt_datetimefield_value(now),
     }
-    for sql in _statements(_tables(), _dialect()):
+    tables, dialect = _tables(), _dialect()
+    if connection.vendor == "postgresql":  # one big set-based run: no JIT compile, sorts and hashes in memory
+        _run("SET LOCAL jit = off")
+        _run("SET LOCAL work_mem = '64MB'")
+    for sql in _prepare(tables, dialect):
+        _run(sql, params)
+    _run(f"ANALYZE {WORK}")  # a temporary table has no statistics until asked: the plans below need them
+    unmatched = f"SELECT 1 FROM {WORK} WHERE referral_id IS NULL AND email_hash <> ''"  # noqa: S608 - our table
+    if _exists(unmatched, params):
+        _run(_by_email(tables, dialect), params)
+    prior = PartnerStatement.objects.filter(partner_id=statement.partner_id, status=PartnerStatement.Status.RECONCILED)
+    for sql in _classify(tables, dialect, prior=prior.exclude(pk=statement.pk).exists()):
         _run(sql, params)
     counts = Counter(statement.items.values_list("category", flat=True))
     statement.status, statement.reconciled_at = PartnerStatement.Status.RECONCILED, now

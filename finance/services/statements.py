@@ -347,7 +347,7 @@ def statement_settings_save(
     changes = {key: [before[key], value] for key, value in after.items() if str(before[key]) != str(value)}
     if changes:
         audit_record(
-            action=AuditAction.STATEMENT_RECONCILED,
+            action=AuditAction.STATEMENT_SETTINGS,
             subject_type="statement_settings",
             subject_id=settings.pk,
             partner_id=partner.pk,

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from common.limits import unstorable_text
 from common.money import AmountError, currency_code, read_amount
@@ -79,7 +80,6 @@ _KINDS = (
     | {normalise_header(kind.label): kind.value for kind in BILLABLE_KINDS}
     | {kind.value.replace("_", " "): kind.value for kind in BILLABLE_KINDS}
 )
-_TOTAL_WORDS = ("total", "subtotal", "sub total", "grand total", "sum", "summe", "totaal", "balance")
 
 
 def field_choices() -> list[tuple[str, str]]:
@@ -215,12 +215,15 @@ def number_text(value: int | float | Decimal) -> str:
 
 def parse_amount_cell(value, conventions: Conventions, currency: str) -> tuple[Decimal, str]:
     """(amount, currency the text named or ""), read in the partner's decimal mark; a number cell as it is."""
+    if isinstance(value, int | float | Decimal):
+        return _amount(number_text(value), ".", currency)
+    return _amount(str(value), conventions.decimal_separator, currency)
+
+
+@lru_cache(maxsize=4096)
+def _amount(text: str, mark: str, currency: str) -> tuple[Decimal, str]:
     try:
-        if isinstance(value, int | float | Decimal):
-            reading = read_amount(number_text(value), decimal_separator=".", currency=currency or None)
-        else:
-            mark = conventions.decimal_separator
-            reading = read_amount(str(value), decimal_separator=mark, currency=currency or None)
+        reading = read_amount(text, decimal_separator=mark, currency=currency or None)
     except AmountError as exc:
         raise CellError(str(exc)) from None
     if abs(reading.amount) >= MAX_AMOUNT:
@@ -242,7 +245,11 @@ def parse_date_cell(value, order: str) -> date:
         return _in_range(value, str(value))
     if isinstance(value, int | float):
         raise CellError(f"“{value}” is a number, not a date: format the column as dates, or write them as text.")
-    text = " ".join(str(value).split())
+    return _date_text(" ".join(str(value).split()), order)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(text: str, order: str) -> date:
     if match := _NUMERIC_DATE.fullmatch(text):
         first, second, third = match.groups()
         if len(first) == 4:
@@ -286,7 +293,12 @@ def _in_range(day: date, text: str) -> date:
 
 
 def parse_kind(value) -> str:
-    text = normalise_header(str(value or ""))
+    return _kind(str(value or ""))
+
+
+@lru_cache(maxsize=256)
+def _kind(value: str) -> str:
+    text = normalise_header(value)
     if text in _KINDS:
         return str(_KINDS[text])
     raise CellError(
@@ -299,6 +311,8 @@ def parse_kind(value) -> str:
 
 
 def _cell_text(value) -> str:
+    if type(value) is str:  # every CSV cell: the short path
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -310,14 +324,14 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _is_total_word(text: str) -> bool:
-    word = normalise_header(text)
-    return any(word == total or word.startswith(total + " ") for total in _TOTAL_WORDS)
+_TOTAL = re.compile(r"\s*(?:grand\s+|sub\W*)?(?:total|sum|summe|totaal|balance)\b", re.IGNORECASE)
 
 
 def _is_total_row(cells: list[str], keys: list[str]) -> bool:
     """A row that totals the others: some cell says so ("Total", "Grand total") and no key names a referral."""
-    return any(_is_total_word(cell) for cell in cells if cell) and all(not key or _is_total_word(key) for key in keys)
+    if any(key and not _TOTAL.match(key) for key in keys):
+        return False
+    return any(_TOTAL.match(cell) for cell in cells if cell)
 
 
 class _Row:
@@ -325,17 +339,22 @@ class _Row:
 
     def __init__(self, number: int, cells: list, columns: dict[str, int], header_of: dict[str, str]):
         self.number, self.cells, self.columns, self.header_of = number, cells, columns, header_of
+        self.texts = [_cell_text(cell) for cell in cells]
         self.errors: list[RowError] = []
 
     def value(self, name: str):
         return self.cells[self.columns[name]] if name in self.columns else None
 
     def text(self, name: str) -> str:
-        return _cell_text(self.value(name))
+        return self.texts[self.columns[name]] if name in self.columns else ""
 
     def fail(self, name: str | None, reason: str) -> None:
         label = FIELDS_BY_NAME[name].label if name else ""
         self.errors.append(RowError(self.number, self.header_of.get(name, "") if name else "", label, reason))
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def parse_rows(
@@ -347,14 +366,16 @@ def parse_rows(
     email_column = columns.get("email")
     parsed = Parsed()
     for number, cells in rows:
-        row = _Row(number, list(cells) + [None] * (len(headers) - len(cells)), columns, header_of)
-        texts = [_cell_text(cell) for cell in row.cells[: len(headers)]]
+        row = _Row(number, (list(cells) + [None] * (len(headers) - len(cells)))[: len(headers)], columns, header_of)
+        texts = row.texts
         if _is_total_row(texts, [row.text(name) for name in KEY_FIELDS]):
             parsed.skipped.append(number)
             continue
-        for name, index in columns.items():
-            if problem := unstorable_text(texts[index]):
-                row.fail(name, f"the cell {problem}.")
+        if unstorable_text("".join(texts)):  # rare: then say which cell
+            for name, index in columns.items():
+                if problem := unstorable_text(texts[index]):
+                    row.fail(name, f"the cell {problem}.")
+            texts = [_storable(text) for text in texts]  # unused columns are kept as read, less what cannot be
         line = None if row.errors else _parse_line(row, conventions)
         if row.errors:
             parsed.errors.extend(row.errors)

@@ -275,3 +275,29 @@ def test_a_nul_character_in_a_cell_is_refused_naming_the_column():
 
     assert [(e.row, e.column) for e in parsed.errors] == [(3, "Notes")]
     assert "NUL character" in parsed.errors[0].reason
+
+
+def test_a_nul_character_in_a_column_we_do_not_read_is_left_out_of_the_stored_row():
+    headers = [*HEADERS, "Their notes"]
+    row = [(3, ["PT-ABCD2345", "", "", "", "1.00", "EUR", "", "odd\x00cell"])]
+
+    parsed = parse_rows(row, headers, MAPPING, DOT)
+
+    assert parsed.errors == []
+    assert parsed.lines[0].raw["Their notes"] == "oddcell"
+
+
+@pytest.mark.parametrize(
+    ("cells", "skipped"),
+    [
+        (["Total", "", "", "", "1.00", "EUR", ""], True),
+        (["", "", "", "", "1.00", "EUR", "Grand total"], True),
+        (["Sub-total", "", "", "", "1.00", "EUR", ""], True),
+        (["PT-ABCD2345", "", "", "", "1.00", "EUR", "Total"], False),  # it names a referral: a line
+        (["Totals", "", "", "", "1.00", "EUR", ""], False),
+    ],
+)
+def test_rows_that_total_the_others_are_skipped(cells, skipped):
+    parsed = parse_rows([(9, cells)], HEADERS, MAPPING, DOT)
+
+    assert (parsed.skipped == [9]) is skipped

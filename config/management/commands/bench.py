@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from finance.bench import run_reconcile
 from leads.bench import run_import, run_requalify
 from nurture.bench import run_nurture
 from partners.bench import run_match
@@ -33,12 +34,17 @@ def _triage(options) -> dict:
     return run_triage(rows=options["rows"] or 1_000_000)
 
 
+def _reconcile(options) -> dict:
+    return run_reconcile(lines=options["lines"], accruals=options["accruals"])
+
+
 SCENARIOS = {
     "import": (_import, "CSV import through the real service vs raw COPY and django-import-export"),
     "requalify": (_requalify, "re-evaluate stored leads after publishing a new ICP version"),
     "match": (_match, "rank --partners N partners for a lead, with explanations"),
     "triage": (_triage, "the triage queue page and its htmx table over --rows N leads (default 1,000,000)"),
     "nurture": (_nurture, "one sweep of due nurture steps: --enrollments N active, --due M due now"),
+    "reconcile": (_reconcile, "import and reconcile a partner statement of --lines N against --accruals M fees"),
 }
 
 
@@ -52,6 +58,8 @@ class Command(BaseCommand):
         parser.add_argument("--partners", type=int, default=1000, help="match: how many partners (default 1,000).")
         parser.add_argument("--enrollments", type=int, default=100_000, help="nurture: active enrollments.")
         parser.add_argument("--due", type=int, default=5_000, help="nurture: how many are due now.")
+        parser.add_argument("--lines", type=int, default=100_000, help="reconcile: statement lines (100,000).")
+        parser.add_argument("--accruals", type=int, default=200_000, help="reconcile: open fees (200,000).")
         parser.add_argument("--json", action="store_true", help="End with one JSON object on the last line.")
 
     def handle(self, *args, **options):
