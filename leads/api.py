@@ -11,7 +11,7 @@ from ninja import Field, Path, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader, HttpBearer
 from ninja.throttling import SimpleRateThrottle
-from pydantic import ValidationInfo, field_validator
+from pydantic import ValidationInfo, create_model, field_validator
 
 from common.money import CURRENCY_CODES, currency_code
 from leads import selectors
@@ -26,6 +26,7 @@ from leads.api_inputs import (
     whole,
 )
 from leads.apikeys import api_key_authenticate
+from leads.fields import API_FIELDS, RULES, LeadField, lead_rules_problems
 from leads.models import ApiKey, Lead
 from leads.services import lead_intake
 
@@ -61,8 +62,6 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
 
 router = Router(auth=[ApiKeyHeader(), ApiKeyBearer()], throttle=[ApiKeyRateThrottle()], tags=["leads"])
 
-Text = Annotated[str, Field(max_length=200)]
-
 
 class ConsentIn(InputSchema):
     given_at: date_time("consent")
@@ -74,7 +73,11 @@ class ConsentsIn(InputSchema):
     partner_sharing: ConsentIn | None = None
 
 
-class LeadIn(InputSchema):
+RULE_FIELDS = tuple(rule.field for rule in RULES)  # where the rules between fields are reported
+RULE_INPUTS = {rule.field: [name for name in rule.fields if name != rule.field] for rule in RULES}
+
+
+class LeadInBase(InputSchema):
     """An inbound lead. `external_id` is your id for it: sending it again updates the lead."""
 
     external_id: Annotated[
@@ -86,40 +89,6 @@ class LeadIn(InputSchema):
             json_schema_extra={"pattern": "^[^\\u0000]*[^\\s\\u0000\\u001c-\\u001f\\u0085\\ufeff][^\\u0000]*$"},
         ),
     ]
-    email: Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]
-    name: Text = ""
-    company: Text = ""
-    title: Text = ""
-    is_decision_maker: Annotated[bool, Field(strict=True)] | None = None
-    phone: Annotated[str, Field(max_length=50)] = ""
-    country: Annotated[
-        str, Field(description="ISO 3166-1 alpha-2", json_schema_extra={"pattern": "^([A-Za-z]{2})?$"})
-    ] = ""
-    postal_code: Annotated[str, Field(max_length=20)] = ""
-    latitude: coordinate("latitude") | None = None
-    longitude: Annotated[coordinate("longitude") | None, Field(validate_default=True)] = None
-    employees: whole("employees") | None = None
-    budget: Amount | None = None
-    budget_currency: Annotated[
-        str,
-        Field(
-            pattern=r"^([A-Za-z]{3})?$",
-            validate_default=True,
-            description="ISO 4217, upper or lower case; required with a budget.",
-            json_schema_extra={"enum": ["", *sorted(CURRENCY_CODES), *sorted(c.lower() for c in CURRENCY_CODES)]},
-        ),
-    ] = ""
-    industry: Annotated[str, Field(max_length=100)] = ""
-    product_interest: Text = ""
-    timeline: Annotated[str, Field(max_length=100)] = ""
-    credit_score: whole("credit_score") | None = None
-    message: Annotated[str, Field(max_length=10_000)] = ""
-    attributes: dict[AttributeKey, AttributeValue] = Field(
-        default_factory=dict,
-        description="Anything else an ICP may test: text, numbers, true/false or null, or a list of them.",
-    )
-    received_at: date_time("received_at") | None = None
-    consent: ConsentsIn = Field(default_factory=ConsentsIn)
 
     @field_validator("external_id")
     @classmethod
@@ -128,7 +97,7 @@ class LeadIn(InputSchema):
             raise ValueError("Give an id that is not blank.")
         return value
 
-    @field_validator("email")
+    @field_validator("email", check_fields=False)
     @classmethod
     def email_is_valid(cls, value: str) -> str:
         try:
@@ -137,25 +106,28 @@ class LeadIn(InputSchema):
             raise ValueError("Enter a valid email address.") from None
         return value.strip()
 
-    @field_validator("country")
+    @field_validator("country", check_fields=False)
     @classmethod
     def country_is_code(cls, value: str) -> str:
         if value and (len(value) != 2 or not value.isascii() or not value.isalpha()):
             raise ValueError("Use a two-letter ISO 3166-1 country code, e.g. GB.")
         return value.upper()
 
-    @field_validator("longitude")
+    @field_validator(*RULE_FIELDS, check_fields=False)
     @classmethod
-    def longitude_with_latitude(cls, value, info: ValidationInfo):
-        if "latitude" in info.data and (info.data["latitude"] is None) != (value is None):
-            raise ValueError("Give latitude and longitude together.")
+    def rules_between_fields(cls, value, info: ValidationInfo):
+        """The rules the edit form, the import and the services check too (`leads.fields.lead_rules_problems`), on
+        the field each rule names (declared after the fields it looks at, so those are in `info.data`)."""
+        if any(name not in info.data for name in RULE_INPUTS[info.field_name]):
+            return value  # one of the fields it looks at is wrong already, and says so
+        problems = lead_rules_problems({**info.data, info.field_name: value}).get(info.field_name)
+        if problems:
+            raise ValueError(" ".join(problems))
         return value
 
-    @field_validator("budget_currency")
+    @field_validator("budget_currency", check_fields=False)
     @classmethod
-    def currency_with_budget(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("budget") is not None and not value:
-            raise ValueError("Required when budget is given.")
+    def currency_is_iso(cls, value: str) -> str:
         return currency_code(value) if value else ""  # ISO 4217: "POU" is refused, with why
 
     def as_lead_data(self) -> dict[str, Any]:
@@ -168,6 +140,50 @@ class LeadIn(InputSchema):
                 data[f"{kind}_consent_at"] = consent.given_at
                 data[f"{kind}_consent_version"] = consent.wording_version
         return data
+
+
+def _api_field(spec: LeadField) -> tuple[Any, Any]:
+    """The (type, default) of one of the lead's fields in the API, from its declaration (`leads.fields`)."""
+    extra = {"validate_default": True} if spec.name in RULE_FIELDS else {}
+    described = {"description": spec.help} if spec.help else {}
+    kind = spec.kind
+    if kind == "email":
+        return Annotated[str, Field(max_length=spec.max_length, json_schema_extra={"format": "email"})], ...
+    if kind == "text":
+        return Annotated[str, Field(max_length=spec.max_length, **described)], ""
+    if kind == "country":
+        pattern = {"pattern": "^([A-Za-z]{2})?$"}
+        return Annotated[str, Field(json_schema_extra=pattern, **described)], ""
+    if kind == "currency":
+        codes = ["", *sorted(CURRENCY_CODES), *sorted(c.lower() for c in CURRENCY_CODES)]
+        return Annotated[
+            str, Field(pattern=r"^([A-Za-z]{3})?$", json_schema_extra={"enum": codes}, **described, **extra)
+        ], ""
+    if kind == "bool":
+        return Annotated[bool, Field(strict=True)] | None, None
+    if kind == "int":
+        return whole(spec.name) | None, None
+    if kind in ("latitude", "longitude"):
+        return Annotated[coordinate(spec.name) | None, Field(**extra)], None
+    if kind == "decimal":
+        return Amount | None, None
+    if kind == "json":
+        return dict[AttributeKey, AttributeValue], Field(
+            default_factory=dict, description=f"{spec.help} Text, numbers, true/false or null, or a list of them."
+        )
+    raise AssertionError(f"{spec.name}: no API type for {kind}")
+
+
+# The lead's fields in the API: built from their declaration, then the API's own (when received, consents).
+LeadIn = create_model(
+    "LeadIn",
+    __base__=LeadInBase,
+    __module__=__name__,
+    __doc__=LeadInBase.__doc__,
+    **{spec.name: _api_field(spec) for spec in API_FIELDS},
+    received_at=(date_time("received_at") | None, None),
+    consent=(ConsentsIn, Field(default_factory=ConsentsIn)),
+)
 
 
 class CriterionOut(Schema):

@@ -4,9 +4,8 @@ from django.conf import settings
 from common.forms import AmountField, ConfirmField, ReasonField, amount_convention, bound_currency
 from common.limits import ColumnRangeFormMixin
 from common.money import AmountError, currency_code
+from leads.fields import BY_NAME, DATA_FIELDS, EDITABLE_FIELDS, NUMBER_RANGES, lead_rules_problems
 from leads.models import Lead, LeadSource
-from leads.services import EDITABLE_FIELDS
-from leads.services.base import NUMBER_RANGES
 
 
 class ImportUploadForm(forms.Form):
@@ -38,12 +37,13 @@ class LeadEditForm(ColumnRangeFormMixin, forms.ModelForm):
 
     class Meta:
         model = Lead
-        fields = EDITABLE_FIELDS
+        fields = EDITABLE_FIELDS  # the fields, labels and help as leads/fields.py declares them
+        labels = {name: BY_NAME[name].label for name in EDITABLE_FIELDS}
+        help_texts = {name: BY_NAME[name].help for name in EDITABLE_FIELDS if BY_NAME[name].help}
         widgets = {
             "message": forms.Textarea(attrs={"rows": 3}),
             "is_decision_maker": forms.NullBooleanSelect(attrs={"class": "form-select form-select-sm"}),
         }
-        labels = {"is_decision_maker": "Decides?"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,6 +59,18 @@ class LeadEditForm(ColumnRangeFormMixin, forms.ModelForm):
             return currency_code(value) if value else ""  # ISO 4217: "POU" or "pounds" is refused, with why
         except AmountError as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        """The rules between fields (a budget needs a currency, …) on the lead as it would be saved: the same check
+        as the API's, the import's and the services' (`leads.fields.lead_rules_problems`)."""
+        cleaned = super().clean()
+        values = {name: getattr(self.instance, name) for name in DATA_FIELDS}
+        values.update({name: value for name, value in cleaned.items() if name not in self.errors})
+        for field, messages in lead_rules_problems(values).items():
+            if field not in self.errors:  # a currency that is not ISO 4217 already says what is wrong
+                for message in messages:
+                    self.add_error(field, message)
+        return cleaned
 
     def changed_data_values(self) -> dict:
         return {field: self.cleaned_data[field] for field in self.changed_data}

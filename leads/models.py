@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+
+from leads.fields import IMPORT_COLUMNS, RULES
 
 
 class LeadSource(models.Model):
@@ -68,7 +71,7 @@ class Lead(models.Model):
     product_interest = models.CharField(max_length=200, blank=True)
     timeline = models.CharField(max_length=100, blank=True, help_text="When they want to buy, in their words.")
     credit_score = models.PositiveSmallIntegerField(null=True, blank=True)
-    message = models.TextField(blank=True, help_text="What they wrote to us.")
+    message = models.TextField(max_length=10_000, blank=True, help_text="What they wrote to us.")
     attributes = models.JSONField(default=dict, blank=True, help_text="Anything else an ICP may test.")
     # Provenance
     source = models.ForeignKey(LeadSource, on_delete=models.PROTECT, related_name="leads")
@@ -130,6 +133,8 @@ class Lead(models.Model):
             models.CheckConstraint(
                 condition=Q(credit_score__isnull=True) | Q(credit_score__lte=1000), name="lead_credit_score_range"
             ),
+            # The rules between fields (a budget needs a currency, …), declared with their checks in leads/fields.py.
+            *(models.CheckConstraint(condition=rule.condition, name=rule.name) for rule in RULES),
         ]
         indexes = [
             models.Index(fields=["status", "respond_by"], name="lead_status_respond_by"),
@@ -155,8 +160,6 @@ class Lead(models.Model):
         return f"{self.name or self.email} ({self.company})" if self.company else (self.name or self.email)
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("leads:detail", args=[self.pk])
 
     @property
@@ -469,38 +472,16 @@ class ImportRowError(models.Model):
 
 class StagedLead(models.Model):
     """The temporary table the PostgreSQL import COPYs a chunk of rows into (created per import, never
-    migrated). Same field names and types as Lead, all optional (NULL = blank cell), so the ICP's SQL
-    compiler can evaluate staged rows before they are stored."""
+    migrated). Besides its own columns, the Lead columns an import writes (`leads.fields.IMPORT_COLUMNS`) with the
+    same names and types, all optional (NULL = blank cell), so the ICP's SQL compiler can evaluate staged rows
+    before they are stored."""
 
     row_no = models.IntegerField(primary_key=True)
     repeat = models.BooleanField(default=False)
     lead_id = models.BigIntegerField(null=True)
     external_id = models.CharField(max_length=100)
     received_at = models.DateTimeField(null=True)
-    email = models.CharField(max_length=254, null=True)
-    name = models.CharField(max_length=200, null=True)
-    company = models.CharField(max_length=200, null=True)
-    title = models.CharField(max_length=200, null=True)
-    is_decision_maker = models.BooleanField(null=True)
-    phone = models.CharField(max_length=50, null=True)
-    country = models.CharField(max_length=2, null=True)
-    postal_code = models.CharField(max_length=20, null=True)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True)
-    employees = models.IntegerField(null=True)
-    budget = models.DecimalField(max_digits=14, decimal_places=2, null=True)
-    budget_currency = models.CharField(max_length=3, null=True)
-    industry = models.CharField(max_length=100, null=True)
-    product_interest = models.CharField(max_length=200, null=True)
-    timeline = models.CharField(max_length=100, null=True)
-    credit_score = models.IntegerField(null=True)
-    message = models.TextField(null=True)
     attributes = models.JSONField(null=True)
-    marketing_consent_at = models.DateTimeField(null=True)
-    marketing_consent_version = models.CharField(max_length=50, null=True)
-    partner_sharing_consent_at = models.DateTimeField(null=True)
-    partner_sharing_consent_version = models.CharField(max_length=50, null=True)
-    do_not_contact = models.BooleanField(null=True)
 
     class Meta:
         managed = False
@@ -508,3 +489,15 @@ class StagedLead(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_no}: {self.external_id}"
+
+
+def _staged(field: models.Field) -> models.Field:
+    """A nullable copy of one of Lead's columns (same class, name and size; no default, no choices)."""
+    _, _, args, kwargs = field.deconstruct()
+    for option in ("blank", "default", "db_default", "help_text", "verbose_name", "choices"):
+        kwargs.pop(option, None)
+    return field.__class__(*args, **{**kwargs, "null": True})
+
+
+for _name in IMPORT_COLUMNS:
+    StagedLead.add_to_class(_name, _staged(Lead._meta.get_field(_name)))

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from leads.fields import DATA_FIELDS as LEAD_DATA_FIELDS
+from leads.fields import NUMBER_RANGES as FIELD_NUMBER_RANGES
 from leads.models import (
     Lead,
     LeadEvent,
@@ -62,42 +64,12 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 # Statuses an ICP verdict may move a lead out of: still undecided, or in nurture (re-qualification).
 OPEN_FOR_VERDICT = (LeadStatus.NEW, LeadStatus.NEEDS_REVIEW, LeadStatus.DISQUALIFIED)
-DATA_FIELDS = {
-    "email",
-    "name",
-    "company",
-    "title",
-    "is_decision_maker",
-    "phone",
-    "country",
-    "postal_code",
-    "latitude",
-    "longitude",
-    "employees",
-    "budget",
-    "budget_currency",
-    "industry",
-    "product_interest",
-    "timeline",
-    "credit_score",
-    "message",
-    "attributes",
-    "marketing_consent_at",
-    "marketing_consent_version",
-    "partner_sharing_consent_at",
-    "partner_sharing_consent_version",
-    "do_not_contact",
-}
+DATA_FIELDS = set(LEAD_DATA_FIELDS)  # the lead's data, as leads/fields.py declares it
 
 
 # What lead data may hold, defined once: the API's schema, the edit form, the import and the services check these.
 # Numbers: what the data can mean (the import's field specs use the same bounds).
-NUMBER_RANGES: dict[str, tuple[int | Decimal, int | Decimal]] = {
-    "employees": (0, 10_000_000),
-    "credit_score": (0, 1000),
-    "latitude": (Decimal(-90), Decimal(90)),
-    "longitude": (Decimal(-180), Decimal(180)),
-}
+NUMBER_RANGES: dict[str, tuple[int | Decimal, int | Decimal]] = FIELD_NUMBER_RANGES
 # Dates: none before 1900; a lead received at most a day ahead of our clock (another time zone, another clock), a
 # consent given at most a few minutes ahead (clocks differ a little). respond_by = received_at + the SLA never
 # leaves the calendar then.

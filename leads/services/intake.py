@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.limits import problem_sentence, unstorable_json, unstorable_text
+from leads.fields import EDITABLE_FIELDS as EDITABLE_FIELDS  # the edit page's fields, for leads.services
+from leads.fields import lead_rules_problems
 from leads.models import (
     Evaluation,
     Lead,
@@ -80,12 +82,10 @@ def _validated(lead: Lead) -> None:
             errors.setdefault(field, []).append(problem_sentence(problem, "" if where == field else where))
     for field, messages in lead_values_problems({f: getattr(lead, f) for f in DATA_FIELDS}).items():
         errors.setdefault(field, []).extend(messages)
+    for field, messages in lead_rules_problems({f: getattr(lead, f) for f in DATA_FIELDS}).items():
+        errors.setdefault(field, []).extend(messages)  # the rules between fields (leads/fields.py, Lead's constraints)
     if errors:
         raise LeadDataError(errors)
-    if lead.budget is not None and not lead.budget_currency:
-        raise LeadDataError({"budget_currency": ["Required when a budget is given."]})
-    if (lead.latitude is None) != (lead.longitude is None):
-        raise LeadDataError({"longitude" if lead.longitude is None else "latitude": ["Give both or neither."]})
 
 
 @transaction.atomic
@@ -136,13 +136,6 @@ def lead_intake(*, source: LeadSource, data: dict[str, Any], actor_label: str) -
     else:
         evaluation = lead.evaluations.order_by("-evaluated_at", "-id").first()
     return lead, created, evaluation
-
-
-EDITABLE_FIELDS = [
-    "email", "name", "company", "title", "is_decision_maker", "phone", "country", "postal_code", "latitude",
-    "longitude", "employees", "budget", "budget_currency", "industry", "product_interest", "timeline",
-    "credit_score", "message", "do_not_contact",
-]  # fmt: skip
 
 
 @transaction.atomic

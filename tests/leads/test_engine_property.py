@@ -138,6 +138,7 @@ attribute_values = st.one_of(st.none(), text_values, st.integers(-5, 1000), numb
 def leads(draw):
     has_point = draw(st.booleans())
     attributes = {key: draw(attribute_values) for key in ("a", "b") if draw(st.booleans())}
+    budget = draw(st.one_of(st.none(), numbers))
     return {
         "company": draw(text_values),
         "industry": draw(text_values),
@@ -145,7 +146,8 @@ def leads(draw):
         "title": draw(text_values),
         "employees": draw(st.one_of(st.none(), small_ints)),
         "credit_score": draw(st.one_of(st.none(), small_ints)),
-        "budget": draw(st.one_of(st.none(), numbers)),
+        "budget": budget,
+        "budget_currency": "" if budget is None else "GBP",  # a budget needs a currency (Lead's constraint)
         "is_decision_maker": draw(st.one_of(st.none(), st.booleans())),
         "latitude": draw(st.decimals(min_value=48, max_value=56, places=6)) if has_point else None,
         "longitude": draw(st.decimals(min_value=-6, max_value=3, places=6)) if has_point else None,
