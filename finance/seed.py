@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from finance import selectors, services
 from finance.models import Payment
+from finance.seed_statements import seed_statements
 from leads.models import Lead, LeadStatus
 from outbox.models import MessageStatus, OutboundMessage
 from partners import matching
@@ -170,7 +171,9 @@ def _late_payment(demo: Demo) -> None:
     demo.count("payments")
 
 
-STEPS: list[Callable[[Demo], None]] = [_older_fees, _payments, _corrections, _close_last_month, _late_payment]
+STEPS: list[Callable[[Demo], None]] = [
+    _older_fees, _payments, _corrections, _close_last_month, _late_payment, seed_statements,
+]  # fmt: skip
 
 
 @transaction.atomic
