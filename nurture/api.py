@@ -33,8 +33,10 @@ class EnrollmentOut(Schema):
 
 @router.post("", response={201: EnrollmentOut, 404: ErrorOut, **ERRORS})
 def enrollment_post(request: HttpRequest, payload: EnrollmentIn):
-    """Enroll the lead this source sent as `external_id` in the track `track`. 422 when it may not join (no
-    marketing consent for a track that emails, do-not-contact, already in a track, qualified…)."""
+    """Enroll the lead this source sent as `external_id` in the track `track`: the same service as every page, so
+    a track whose first step is an email at once sends it now (the lead's answer). 422 when it may not join (no
+    marketing consent for a track that emails, do-not-contact, already in a track, qualified, or a track that
+    writes later for a lead nobody has answered yet)."""
     api_key: ApiKey = request.auth
     lead = Lead.objects.filter(source=api_key.source, external_id=payload.external_id).first()
     if lead is None:

@@ -234,7 +234,7 @@ def seed_enrollments(*, seed: int = 20261124, limit: int = 60) -> int:
             break
         track = by_reason[lead.primary_reason_id]
         started = max(lead.received_at + timedelta(hours=1), now - timedelta(days=rng.randint(1, 50)))
-        if services.track_refusal(lead=lead, track=track):
+        if services.enrollment_refusal(lead=lead, track=track):
             continue
         services.enrollment_create(lead=lead, track=track, actor_label="seed_demo", now=started)
         made += 1

@@ -14,7 +14,8 @@ from nurture.models import (
     StepKind,
     Track,
 )
-from nurture.services.enrollments import lead_has_live_enrollment, track_refusal
+from nurture.services.enrolling import enrollment_refusal
+from nurture.services.enrollments import lead_has_live_enrollment
 
 # Enrollments ---------------------------------------------------------------------------------------------
 
@@ -124,10 +125,10 @@ def lead_live_enrollment(*, lead: Lead) -> Enrollment | None:
     return lead.enrollments.filter(status__in=LIVE_ENROLLMENT_STATUSES).select_related("track").first()
 
 
-def track_options(*, lead: Lead, refusal=track_refusal) -> list[dict]:
+def track_options(*, lead: Lead) -> list[dict]:
     """Active tracks for the lead: those serving its primary reason first ("suggested"), each with its steps
-    (subjects as the lead would read them) and why `refusal` (default `track_refusal`; triage adds its own
-    rule) would refuse it (None when it may join). Queries are the same however many tracks there are."""
+    (subjects as the lead would read them) and why the enroll service would refuse it (`enrollment_refusal`; None
+    when it may join). Queries are the same however many tracks there are."""
     tracks = Track.objects.filter(active=True).prefetch_related(
         "reasons", Prefetch("steps", queryset=Step.objects.order_by("position"))
     )
@@ -137,7 +138,7 @@ def track_options(*, lead: Lead, refusal=track_refusal) -> list[dict]:
             "track": track,
             "steps": step_rows(track, lead=lead),
             "suggested": any(reason.pk == lead.primary_reason_id for reason in track.reasons.all()),
-            "refusal": refusal(lead=lead, track=track, live=live),
+            "refusal": enrollment_refusal(lead=lead, track=track, live=live),
         }
         for track in tracks
     ]

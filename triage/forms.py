@@ -4,9 +4,9 @@ allowed (a reason to close, a note to override, consent to introduce…) and the
 from django import forms
 
 from leads.filters import choices_once, sales_ops_users
+from leads.services import CLOSE_KINDS
 from nurture.models import HelpfulReply, Track
 from partners.models import Partner, ReferralMode
-from triage.services import CLOSE_KINDS
 
 
 class TriageForm(forms.Form):

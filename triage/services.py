@@ -5,9 +5,10 @@ held by someone else, runs the redirect service (refer, nurture, help) or a clos
 claim, all in one transaction. Two people (or two tabs) acting on one lead at once therefore produce exactly
 one outcome; the other gets a `TriageConflict` saying what happened.
 
-"No dead ends": a real person leaves the queue only with a redirect *and* a reply. Signposts and helpful
-replies are replies themselves; an introduction tells the lead who will contact them; a nurture track
-must start with an email now, or the lead must have had a reply first.
+Each redirect has one service, in the app that owns it, which every door uses (this queue, the lead's pages,
+bulk, the API, the re-offer task) and which tells the lead: `referral_send` (introduce, signpost),
+`enrollment_create` (enroll), `helpful_reply_send` (reply), `lead_close` and `lead_override`. Triage adds the
+claim around them, nothing else: "no dead ends" is theirs, so it holds whichever door was used.
 """
 
 from collections.abc import Callable
@@ -23,23 +24,14 @@ from django.utils import timezone
 
 from common.text import render_plain_text
 from leads.models import TRIAGE_STATUSES, Lead, LeadStatus
-from leads.services import lead_event_record, lead_transition
+from leads.services import RedirectError, lead_close, lead_event_record, lead_override
 from nurture.models import HelpfulReply
-from nurture.services import (
-    NurtureError,
-    enrollment_create,
-    helpful_reply_render,
-    helpful_reply_send,
-    nurture_run_due,
-    track_refusal,
-)
+from nurture.services import NurtureError, enrollment_create, helpful_reply_render, helpful_reply_send
 from outbox.services import message_queue
-from partners.models import ReferralMode
 from partners.services import ReferralError, referral_send
 from triage.selectors import claim_holder
 
 CLAIM_MINUTES = 5
-CLOSE_KINDS = {"spam": "Spam", "test": "Test entry", "duplicate": "Duplicate"}
 
 
 class TriageConflict(Exception):
@@ -110,68 +102,31 @@ def triage_act[T](*, lead: Lead, user, action: Callable[[Lead], T], now: datetim
     return result
 
 
-def _introduction_note(lead: Lead, referral, *, now: datetime) -> None:
-    """An introduction shares the lead's details; tell the lead who will contact them (their reply)."""
-    body = render_plain_text("leads/email/introduced.txt", {"lead": lead, "referral": referral})
-    message_queue(
-        key=f"referral:{referral.pk}:introduced-note",
-        kind="lead_introduced",
-        to_email=lead.email,
-        to_name=lead.name,
-        subject=f"We have put you in touch with {referral.partner.name}",
-        body=body,
-        lead=lead,
-        referral=referral,
-    )
-    if lead.first_response_at is None:
-        Lead.objects.filter(pk=lead.pk).update(first_response_at=now)
-
-
 def triage_refer(*, lead: Lead, partner, mode: str, user, note: str = "", now: datetime | None = None):
+    """Introduce or signpost from the queue: `referral_send` (which tells the lead) under the claim."""
     now = now or timezone.now()
-
-    def act(locked: Lead):
-        referral = referral_send(lead=locked, partner=partner, mode=mode, actor=user, note=note, now=now)
-        if mode == ReferralMode.INTRODUCE:
-            _introduction_note(locked, referral, now=now)
-        return referral
-
-    return triage_act(lead=lead, user=user, action=act, now=now)
-
-
-def track_writes_now(track) -> bool:
-    """Whether the track's first step is an email sent at once (uses prefetched steps when there are some)."""
-    steps = sorted(track.steps.all(), key=lambda step: step.position)
-    return bool(steps) and steps[0].kind == "email" and steps[0].delay_hours == 0
-
-
-def triage_enroll_refusal(*, lead: Lead, track, live: bool | None = None) -> str | None:
-    """Why the queue may not nurture this lead on this track: the enrollment rules, and "no dead ends" (the
-    track must answer them now, or they were answered already)."""
-    refusal = track_refusal(lead=lead, track=track, live=live)
-    if refusal is None and not track_writes_now(track) and lead.first_response_at is None:
-        refusal = f"“{track}” does not write to them straight away; send a helpful reply first, so nobody waits."
-    return refusal
+    return triage_act(
+        lead=lead,
+        user=user,
+        action=lambda locked: referral_send(lead=locked, partner=partner, mode=mode, actor=user, note=note, now=now),
+        now=now,
+    )
 
 
 def triage_enroll(*, lead: Lead, track, user, now: datetime | None = None):
-    """Nurture from the queue: the track's first email goes out now as the reply, or the lead was replied to."""
+    """Nurture from the queue: `enrollment_create` (the track's first email now is the reply, or the lead was
+    answered already) under the claim."""
     now = now or timezone.now()
-
-    def act(locked: Lead):
-        replies_now = track_writes_now(track)
-        if not replies_now and locked.first_response_at is None:
-            raise NurtureError(triage_enroll_refusal(lead=locked, track=track))
-        enrollment = enrollment_create(lead=locked, track=track, actor=user, now=now)
-        if replies_now:  # run the first step now: its email is the lead's reply
-            nurture_run_due(now=now, enrollment_ids=[enrollment.pk])
-            Lead.objects.filter(pk=locked.pk, first_response_at__isnull=True).update(first_response_at=now)
-        return enrollment
-
-    return triage_act(lead=lead, user=user, action=act, now=now)
+    return triage_act(
+        lead=lead,
+        user=user,
+        action=lambda locked: enrollment_create(lead=locked, track=track, actor=user, now=now),
+        now=now,
+    )
 
 
 def triage_reply(*, lead: Lead, subject: str, body: str, user, reply=None, now: datetime | None = None):
+    """A helpful reply from the queue: `helpful_reply_send` under the claim."""
     return triage_act(
         lead=lead,
         user=user,
@@ -183,37 +138,20 @@ def triage_reply(*, lead: Lead, subject: str, body: str, user, reply=None, now: 
 
 
 def triage_close(*, lead: Lead, kind: str, reason: str, user, now: datetime | None = None) -> Lead:
-    """Close a lead that is not a real person: spam, a test entry or a duplicate. A reason is required."""
-    reason = (reason or "").strip()
-    errors = {}
-    if kind not in CLOSE_KINDS:
-        errors["kind"] = [f"Choose one of: {', '.join(CLOSE_KINDS.values()).lower()}."]
-    if not reason:
-        errors["reason"] = ["Say why (for example: “gibberish message, disposable address”)."]
-    if errors:
-        raise TriageError("Closing needs a kind and a reason.", errors)
-
-    def act(locked: Lead) -> Lead:
-        lead_transition(lead=locked, to=LeadStatus.CLOSED, actor=user, data={"kind": kind, "reason": reason})
-        lead_event_record(lead=locked, verb="closed", actor=user, data={"kind": kind, "reason": reason}, at=now)
-        return locked
-
-    return triage_act(lead=lead, user=user, action=act, now=now)
+    """Close a lead that is not a real person (spam, a test entry, a duplicate): `lead_close` under the claim."""
+    return triage_act(
+        lead=lead,
+        user=user,
+        action=lambda locked: lead_close(lead=locked, kind=kind, reason=reason, actor=user, now=now),
+        now=now,
+    )
 
 
 def triage_override(*, lead: Lead, note: str, user, now: datetime | None = None) -> Lead:
-    """A person decides the lead fits after all: qualified, with the note saying why (kept on the timeline)."""
-    note = (note or "").strip()
-    if not note:
-        raise TriageError("Say why it qualifies after all.", {"note": ["A note is required for an override."]})
-
-    def act(locked: Lead) -> Lead:
-        lead_transition(lead=locked, to=LeadStatus.QUALIFIED, actor=user, data={"why": "Override", "note": note})
-        lead_event_record(lead=locked, verb="override_qualified", actor=user, data={"note": note}, at=now)
-        Lead.objects.filter(pk=locked.pk).update(primary_reason=None)
-        return locked
-
-    return triage_act(lead=lead, user=user, action=act, now=now)
+    """The lead fits after all: `lead_override` under the claim."""
+    return triage_act(
+        lead=lead, user=user, action=lambda locked: lead_override(lead=locked, note=note, actor=user, now=now), now=now
+    )
 
 
 @transaction.atomic
@@ -262,7 +200,7 @@ def _each(lead_ids: list[int], act: Callable[[Lead], Any]) -> BulkResult:
     for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk"):
         try:
             act(lead)
-        except (TriageConflict, TriageError, NurtureError, ReferralError) as exc:
+        except (TriageConflict, TriageError, RedirectError, NurtureError, ReferralError) as exc:
             result.refused[lead.pk] = str(exc)
         else:
             result.done.append(lead.pk)

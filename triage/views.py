@@ -19,13 +19,13 @@ from common.roles import require_perm
 from common.text import render_plain_text
 from leads import selectors
 from leads.models import TRIAGE_STATUSES, Lead
+from leads.services import RedirectError
 from nurture.selectors import track_options
-from nurture.services import NurtureError, helpful_replies_for, helpful_reply_preview
+from nurture.services import NurtureError, helpful_replies_for, helpful_reply_preview, track_writes_now
 from partners.matching import matches_for_lead
 from partners.models import Partner
 from partners.selectors import excluded_text
 from partners.services import ReferralError
-from triage import services as triage
 from triage.filters import TriageFilter
 from triage.forms import AssignForm, BulkForm, CloseForm, EnrollForm, OverrideForm, ReferForm, ReplyForm
 from triage.selectors import triage_queue, triage_reason_counts
@@ -48,7 +48,7 @@ from triage.tables import QueuePaginator, TriageTable, sla_status
 
 PAGE = "triage/queue.html"
 TABLE, PANEL, REPLY = "triage-table-region", "panel", "triage-reply"
-REFUSALS = (TriageError, NurtureError, ReferralError)  # ConsentError is a ReferralError
+REFUSALS = (TriageError, RedirectError, NurtureError, ReferralError)  # ConsentError is a ReferralError
 TIMELINE_LENGTH = 20
 
 
@@ -95,9 +95,9 @@ def _partner_options(lead: Lead) -> dict:
 
 def _track_options(lead: Lead) -> list[dict]:
     """The nurture page's track options under the queue's rule; an email sent at once is shown as the reply."""
-    options = track_options(lead=lead, refusal=triage.triage_enroll_refusal)
+    options = track_options(lead=lead)
     for option in options:
-        option["first_subject"] = option["steps"][0]["summary"] if triage.track_writes_now(option["track"]) else ""
+        option["first_subject"] = option["steps"][0]["summary"] if track_writes_now(option["track"]) else ""
     return options
 
 

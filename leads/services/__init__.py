@@ -4,6 +4,8 @@
 - `intake`: leads arriving (created; sent again by an inbound system) and corrected by hand.
 - `evaluation`: checking leads against the ICP in force, one (explained) or many (in SQL).
 - `icp`: ICP versions: drafts, publishing, re-qualification, what-if.
+- `redirects`: telling the lead, their first response (set only there), closing and overriding.
+- `messages`: the outbox's reports about a lead's emails, onto its timeline (a hook).
 """
 
 from leads import engine
@@ -32,8 +34,17 @@ from leads.services.icp import (
     leads_requalify,
 )
 from leads.services.intake import EDITABLE_FIELDS, lead_create, lead_intake, lead_update
+from leads.services.redirects import (
+    CLOSE_KINDS,
+    RedirectError,
+    lead_close,
+    lead_first_response_record,
+    lead_override,
+    lead_tell,
+)
 
 __all__ = [
+    "CLOSE_KINDS",
     "DATA_FIELDS",
     "EDITABLE_FIELDS",
     "OPEN_FOR_VERDICT",
@@ -41,16 +52,21 @@ __all__ = [
     "ICPError",
     "LeadDataError",
     "LeadTransitionError",
+    "RedirectError",
     "engine",
     "icp_attribute_keys",
     "icp_draft_create",
     "icp_version_publish",
     "icp_version_validate",
     "icp_whatif",
+    "lead_close",
     "lead_create",
     "lead_evaluate",
     "lead_event_record",
+    "lead_first_response_record",
     "lead_intake",
+    "lead_override",
+    "lead_tell",
     "lead_transition",
     "lead_update",
     "leads_evaluate_bulk",

@@ -42,8 +42,10 @@ def _status_after_verdict(status: str, band: str) -> str:
 
 
 def _json_safe(value: Any) -> Any:
+    """A tested value as the evaluation log holds it, the same whichever path checked the lead: a decimal as a JSON
+    number, as the SQL back end and the import write it (at most 15 significant digits: exact as a double)."""
     if isinstance(value, Decimal):
-        return str(value)
+        return float(value)
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -112,7 +114,13 @@ def lead_evaluate(
             actor=actor,
             actor_label=actor_label,
             at=now,
-            data={"from": previous, "to": lead.status, "why": f"ICP {verdict.band}"},
+            data={
+                "from": previous,
+                "to": lead.status,
+                "why": f"ICP {verdict.band}",
+                "version": version.number,
+                "score": verdict.score,
+            },  # what leads_evaluate_bulk records too
         )
     if previous == LeadStatus.NURTURING and lead.status == LeadStatus.QUALIFIED:  # nurture hands it back
         hooks.notify(hooks.NURTURED_NOW_QUALIFIED, lead_ids=[lead.pk], now=now)

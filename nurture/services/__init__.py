@@ -1,15 +1,16 @@
 """Writes for nurture (the only code that changes its state). Emails go through the outbox (`outbox.services`).
 
-- `enrollments`: tracks, unsubscribing, re-qualification hand-back.
+- `enrolling`: the enroll redirect (`enrollment_create`), its refusals and the first email at once.
+- `enrollments`: pausing, stopping, unsubscribing, re-qualification hand-back.
 - `steps`: the due-step sweep that runs the tracks' steps.
 - `replies`: helpful replies per reason.
 """
 
+from nurture.services.enrolling import enrollment_create, enrollment_refusal, track_writes_now
 from nurture.services.enrollments import (
     ENROLLABLE,
     LEAD_FACING_KINDS,
     NurtureError,
-    enrollment_create,
     enrollment_pause,
     enrollment_resume,
     enrollment_stop,
@@ -36,6 +37,7 @@ __all__ = [
     "NurtureError",
     "enrollment_create",
     "enrollment_pause",
+    "enrollment_refusal",
     "enrollment_resume",
     "enrollment_stop",
     "enrollments_handback",
@@ -48,6 +50,7 @@ __all__ = [
     "nurture_run_due",
     "step_email_problem",
     "track_refusal",
+    "track_writes_now",
     "unsubscribe_token",
     "unsubscribe_url",
 ]

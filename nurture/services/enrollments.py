@@ -1,7 +1,7 @@
 """Nurture: enrolling, pausing, stopping, unsubscribing, and the hand-back of leads that
 qualify while nurtured. Emails go through the outbox."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
@@ -102,35 +102,6 @@ def track_refusal(*, lead, track: Track, live: bool | None = None) -> str | None
         if step.kind == StepKind.EMAIL and (problem := step_email_problem(step)):
             return f"The email of step {step.position} of “{track}” cannot be sent as it is. {problem} Fix it first."
     return None
-
-
-@transaction.atomic
-def enrollment_create(*, lead, track: Track, actor=None, actor_label: str = "", now: datetime | None = None):
-    """Put a lead on a track: one live enrollment per lead; the first step runs after its delay."""
-    now = now or timezone.now()
-    lead = _lock_lead(lead)
-    refusal = track_refusal(lead=lead, track=track)
-    if refusal:
-        raise NurtureError(refusal)
-    first = track.steps.order_by("position").first()
-    enrollment = Enrollment.objects.create(
-        lead=lead,
-        track=track,
-        next_position=first.position,
-        next_run_at=now + timedelta(hours=first.delay_hours),
-        enrolled_by=_user(actor),
-        started_at=now,
-    )
-    lead_transition(lead=lead, to=LeadStatus.NURTURING, actor=actor, actor_label=actor_label, at=now)
-    lead_event_record(
-        lead=lead,
-        verb="enrolled",
-        actor=actor,
-        actor_label=actor_label,
-        at=now,
-        data={"track": track.name, "enrollment": enrollment.pk},
-    )
-    return enrollment
 
 
 def _lock_enrollment(enrollment: Enrollment) -> Enrollment:

@@ -1,4 +1,8 @@
-"""Helpful replies: a template per reason, rendered for the lead, edited, sent through the outbox."""
+"""Helpful replies: a template per reason, rendered for the lead, edited, sent through the outbox.
+
+`helpful_reply_send` is the one service of the "reply" redirect, whichever door opens it (triage, the lead's
+reply page, bulk): the reply is the lead's answer (`leads.services.lead_tell`, which records their first
+response)."""
 
 import hashlib
 from datetime import datetime
@@ -8,11 +12,10 @@ from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import LeadStatus
-from leads.services import lead_event_record, lead_transition
+from leads.services import lead_event_record, lead_tell, lead_transition
 from nurture.models import HelpfulReply
 from nurture.services.enrollments import NurtureError, _lock_lead
 from outbox.models import OutboundMessage
-from outbox.services import message_queue
 
 
 def helpful_reply_render(*, reply: HelpfulReply, lead) -> tuple[str, str]:
@@ -72,18 +75,9 @@ def helpful_reply_send(
     if lead.status in (LeadStatus.QUALIFIED, LeadStatus.CLOSED, LeadStatus.NEW):
         raise NurtureError(f"A lead that is {LeadStatus(lead.status).label.lower()} is not answered from here.")
     digest = hashlib.sha256(f"{subject}\n{body}".encode()).hexdigest()[:16]
-    message = message_queue(
-        key=f"lead:{lead.pk}:reply:{digest}",
-        kind="helpful_reply",
-        to_email=lead.email,
-        to_name=lead.name,
-        subject=subject,
-        body=body,
-        lead=lead,
+    message = lead_tell(
+        lead=lead, key=f"lead:{lead.pk}:reply:{digest}", kind="helpful_reply", subject=subject, body=body, now=now
     )
-    if lead.first_response_at is None:
-        lead.first_response_at = now
-        lead.save(update_fields=["first_response_at", "updated_at"])
     lead_event_record(
         lead=lead,
         verb="helpful_reply_sent",

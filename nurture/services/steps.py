@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import Lead, LeadEvent
-from leads.services import leads_evaluate_bulk
+from leads.services import lead_first_response_record, leads_evaluate_bulk
 from nurture.models import Enrollment, EnrollmentStatus, NurtureTask, Step, StepKind
 from nurture.services.enrollments import unsubscribe_url
 from outbox.models import OutboundMessage
@@ -135,9 +135,7 @@ class _StepRunner:
         NurtureTask.objects.bulk_create(tasks, ignore_conflicts=True)
         LeadEvent.objects.bulk_create(events)
         if messages:  # a nurture email answers the lead: it counts as the first response
-            Lead.objects.filter(pk__in={m.lead_id for m in messages}, first_response_at__isnull=True).update(
-                first_response_at=now
-            )
+            lead_first_response_record(lead_ids={m.lead_id for m in messages}, at=now)
         if recheck:  # first: leads that qualify now leave nurture (re-qualified) before the others advance
             leads_evaluate_bulk(queryset=Lead.objects.filter(pk__in=recheck), actor_label="nurture")
             self.counts["rechecked"] += len(recheck)

@@ -1,4 +1,9 @@
-"""Sending a referral: the checks (consent first), the terms snapshot, the first fee, the emails."""
+"""Sending a referral: the checks (consent first), the terms snapshot, the first fee, the emails.
+
+`referral_send` is the one service of the two referral redirects, introduce and signpost, whichever door opens it:
+triage (one lead or its claim), the lead's matches page, and the re-offer after a partner declines or lets an
+introduction expire. It always tells the lead (`leads.services.lead_tell`): a signpost is the partner's details
+and a tracking code; an introduction says who will contact them. That answer is the lead's first response."""
 
 import secrets
 from datetime import datetime, timedelta
@@ -9,7 +14,7 @@ from django.utils import timezone
 
 from common.text import render_plain_text
 from leads.models import Lead, LeadStatus
-from leads.services import lead_event_record, lead_transition
+from leads.services import lead_event_record, lead_tell, lead_transition
 from outbox.services import message_queue
 from partners import fees, links, matching
 from partners.models import (
@@ -139,18 +144,25 @@ def _queue_introduction(referral: Referral) -> None:
         )
 
 
-def _queue_signpost(referral: Referral) -> None:
+def _tell_lead(referral: Referral, *, now: datetime) -> None:
+    """The lead's answer: a signpost (the partner's details and a tracking code, nothing shared) or, for an
+    introduction, who will be in touch and their reference."""
     lead, partner = referral.lead, referral.partner
-    body = render_plain_text("partners/email/signpost.txt", {"referral": referral, "lead": lead, "partner": partner})
-    message_queue(
-        key=f"referral:{referral.pk}:signpost",
-        kind="lead_signpost",
-        to_email=lead.email,
-        to_name=lead.name,
-        subject=f"{partner.name} may be a better fit for you",
-        body=body,
+    context = {"referral": referral, "lead": lead, "partner": partner}
+    if referral.mode == ReferralMode.INTRODUCE:
+        key, kind, subject = "introduced-note", "lead_introduced", f"We have put you in touch with {partner.name}"
+        body = render_plain_text("partners/email/introduced.txt", context)
+    else:
+        key, kind, subject = "signpost", "lead_signpost", f"{partner.name} may be a better fit for you"
+        body = render_plain_text("partners/email/signpost.txt", context)
+    lead_tell(
         lead=lead,
+        key=f"referral:{referral.pk}:{key}",
+        kind=kind,
+        subject=subject,
+        body=body,
         referral=referral,
+        now=now,
     )
 
 
@@ -219,9 +231,5 @@ def referral_send(
     _accrue(referral, "sent", at=now, user=actor)
     if mode == ReferralMode.INTRODUCE:
         _queue_introduction(referral)
-    else:
-        _queue_signpost(referral)
-        if lead.first_response_at is None:  # the lead got a useful answer from us
-            lead.first_response_at = now
-            lead.save(update_fields=["first_response_at", "updated_at"])
+    _tell_lead(referral, now=now)
     return referral

@@ -47,6 +47,9 @@ class LeadFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     company = factory.Faker("company")
     country = "GB"
+    budget = None
+    # A budget needs a currency (Lead's constraint, leads/fields.py): pounds unless the test says otherwise.
+    budget_currency = factory.LazyAttribute(lambda lead: "" if lead.budget is None else "GBP")
     source = factory.SubFactory(LeadSourceFactory)
     external_id = factory.Sequence(lambda n: f"ext-{n}")
     received_at = factory.LazyFunction(timezone.now)

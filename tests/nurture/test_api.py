@@ -21,6 +21,7 @@ def key(bank_source):
 def track(db):
     track = Track.objects.create(name="Budget", slug="budget")
     Step.objects.create(track=track, position=1, kind="email", subject="Hi", body="Resources.")
+    Step.objects.create(track=track, position=2, kind="task", delay_hours=48, body="Call them.")
     return track
 
 

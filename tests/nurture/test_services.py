@@ -33,6 +33,14 @@ def track(db):
     return track
 
 
+@pytest.fixture
+def later_track(db):
+    """The first email a day after enrolling: the lead must have been answered before (no dead ends)."""
+    track = Track.objects.create(name="Later", slug="later")
+    Step.objects.create(track=track, position=1, kind="email", delay_hours=24, subject="Hi", body="Guides for you.")
+    return track
+
+
 def nurturable(**kwargs):
     defaults = {"status": "disqualified", "marketing_consent_at": T0, "marketing_consent_version": "v1"}
     return LeadFactory(**(defaults | kwargs))
@@ -42,14 +50,14 @@ def nurturable(**kwargs):
 def test_steps_run_when_due_and_in_order(track):
     owner = UserFactory(username="owner", role="Sales Ops")
     lead = nurturable(owner=owner, name="Ana")
-    enrollment = enrollment_create(lead=lead, track=track, now=T0)
+    enrollment = enrollment_create(lead=lead, track=track, now=T0)  # its first step, an email now, runs at once
 
     first = nurture_run_due(now=T0)
     too_early = nurture_run_due(now=T0 + timedelta(hours=47))
     second = nurture_run_due(now=T0 + timedelta(hours=48))
 
     enrollment.refresh_from_db()
-    assert (first["emails"], too_early["batches"], second["tasks"]) == (1, 0, 1)
+    assert (first["batches"], too_early["batches"], second["tasks"]) == (0, 0, 1)
     assert OutboundMessage.objects.get().subject == "Hi Ana"
     assert NurtureTask.objects.get().assigned_to == owner
     assert (enrollment.next_position, enrollment.next_run_at) == (3, T0 + timedelta(hours=48 + 24 * 7))
@@ -69,9 +77,8 @@ def test_running_the_sweep_twice_sends_nothing_twice(track):
 @pytest.mark.django_db
 def test_an_email_step_answers_the_lead(track):
     lead = nurturable()
-    enrollment_create(lead=lead, track=track, now=T0)
 
-    nurture_run_due(now=T0)
+    enrollment_create(lead=lead, track=track, now=T0)
 
     lead.refresh_from_db()
     assert lead.first_response_at == T0
@@ -79,12 +86,25 @@ def test_an_email_step_answers_the_lead(track):
 
 
 @pytest.mark.django_db
-def test_do_not_contact_stops_the_enrollment_before_any_email(track):
-    lead = nurturable()
-    enrollment = enrollment_create(lead=lead, track=track, now=T0)
+def test_a_track_that_does_not_write_now_needs_the_lead_answered_first(later_track):
+    unanswered, answered = nurturable(), nurturable(first_response_at=T0 - timedelta(hours=1))
+
+    with pytest.raises(NurtureError, match="does not write to them straight away; send a helpful reply first"):
+        enrollment_create(lead=unanswered, track=later_track, now=T0)
+    enrollment = enrollment_create(lead=answered, track=later_track, now=T0)
+
+    assert list(Enrollment.objects.all()) == [enrollment]
+    assert enrollment.next_run_at == T0 + timedelta(hours=24)
+    assert not OutboundMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_do_not_contact_stops_the_enrollment_before_any_email(later_track):
+    lead = nurturable(first_response_at=T0 - timedelta(hours=1))
+    enrollment = enrollment_create(lead=lead, track=later_track, now=T0)
     Lead.objects.filter(pk=lead.pk).update(do_not_contact=True)
 
-    nurture_run_due(now=T0)
+    nurture_run_due(now=T0 + timedelta(hours=24))
 
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.end_reason) == (EnrollmentStatus.STOPPED, "Do not contact")
@@ -92,12 +112,12 @@ def test_do_not_contact_stops_the_enrollment_before_any_email(track):
 
 
 @pytest.mark.django_db
-def test_withdrawn_marketing_consent_stops_at_the_next_email(track):
-    lead = nurturable()
-    enrollment = enrollment_create(lead=lead, track=track, now=T0)
+def test_withdrawn_marketing_consent_stops_at_the_next_email(later_track):
+    lead = nurturable(first_response_at=T0 - timedelta(hours=1))
+    enrollment = enrollment_create(lead=lead, track=later_track, now=T0)
     Lead.objects.filter(pk=lead.pk).update(marketing_consent_at=None)
 
-    nurture_run_due(now=T0)
+    nurture_run_due(now=T0 + timedelta(hours=24))
 
     enrollment.refresh_from_db()
     assert (enrollment.status, enrollment.end_reason) == (EnrollmentStatus.STOPPED, "No marketing consent")

@@ -84,7 +84,7 @@ def broker_down():
 def test_send_task_delivered_twice_sends_one_email(mail_dir, queue):
     with transaction.atomic():
         referral = referral_send(lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce")
-    message = OutboundMessage.objects.get(referral=referral)
+    message = OutboundMessage.objects.get(referral=referral, kind="partner_introduction")
 
     with celery_worker(queue, env={"PASSTHROUGH_TEST_MAIL_DIR": str(mail_dir)}):
         send_message.apply_async(kwargs={"message_id": message.pk}, queue=queue)
@@ -103,7 +103,7 @@ def test_broker_down_keeps_the_referral_and_the_sweep_sends_the_email(mail_dir, 
     with broker_down(), transaction.atomic():
         referral = referral_send(lead=ConsentingLeadFactory(), partner=FeeAgreementFactory().partner, mode="introduce")
 
-    message = OutboundMessage.objects.get(referral=referral)
+    message = OutboundMessage.objects.get(referral=referral, kind="partner_introduction")
     assert Referral.objects.filter(pk=referral.pk, status="sent").exists()
     assert message.status == MessageStatus.QUEUED
     assert "outbox sweep will pick it up" in caplog.text
@@ -114,7 +114,8 @@ def test_broker_down_keeps_the_referral_and_the_sweep_sends_the_email(mail_dir, 
 
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
-    assert [referral.tracking_code in email for email in emails_in(mail_dir)] == [True]
+    assert [referral.tracking_code in email for email in emails_in(mail_dir)] == [True, True]  # partner, lead
+    assert not OutboundMessage.objects.exclude(status=MessageStatus.SENT).exists()
 
 
 @pytest.mark.django_db(transaction=True)

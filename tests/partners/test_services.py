@@ -224,8 +224,8 @@ def test_referral_send_introduce_records_terms_status_timeline_and_emails(partne
         "72.50",
     )
     assert lead.status == LeadStatus.REFERRED
-    assert lead.first_response_at is None  # an introduction is not yet an answer to the lead
-    assert verbs(lead) == ["status_changed", "referred", "message_queued", "message_queued"]
+    assert lead.first_response_at == now  # the lead is told who will contact them: their answer
+    assert verbs(lead) == ["status_changed", "referred", "message_queued", "message_queued", "message_queued"]
     assert lead.events.get(verb="referred").data == {
         "referral": referral.pk,
         "partner": "Lendwell",
@@ -245,11 +245,14 @@ def test_referral_send_introduce_records_terms_status_timeline_and_emails(partne
             referral.pk,
             lead.pk,
         ),
+        (f"referral:{referral.pk}:introduced-note", "lead_introduced", lead.email, referral.pk, lead.pk),
     ]
     assert messages[0].subject == f"Introduction: {lead.company} ({referral.tracking_code})"
     assert lead.company in messages[0].body
     assert "Budget is firm." in messages[0].body
     assert lead.email not in messages[0].body  # contact details only on the link page, once accepted
+    assert messages[2].subject == "We have put you in touch with Lendwell"
+    assert referral.tracking_code in messages[2].body
 
 
 def test_referral_send_queues_one_delivery_per_email_on_commit(partner, lead, django_capture_on_commit_callbacks):
@@ -258,7 +261,7 @@ def test_referral_send_queues_one_delivery_per_email_on_commit(partner, lead, dj
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         send(lead, partner)
 
-    assert len(callbacks) == 2
+    assert len(callbacks) == 3  # the partner's two contacts, and the lead's note
 
 
 def test_referral_send_introduction_reaches_each_contact_once(partner, lead):
@@ -269,10 +272,9 @@ def test_referral_send_introduction_reaches_each_contact_once(partner, lead):
     outbox_sweep(now=timezone.now())
     outbox_sweep(now=timezone.now())
 
-    assert sorted(email.to[0] for email in mail.outbox) == [
-        f"Pat Partner <{first.email}>",
-        "Zoe Second <second@partner.example>",
-    ]
+    assert sorted(email.to[0] for email in mail.outbox) == sorted(
+        [f"Pat Partner <{first.email}>", "Zoe Second <second@partner.example>", f"{lead.name} <{lead.email}>"]
+    )
 
 
 def test_referral_send_signpost_emails_the_lead_and_counts_as_first_response(partner, db):
@@ -751,7 +753,7 @@ def test_referral_decline_reoffers_to_the_next_best_partner(partner, lead):
     assert (reoffer.partner, reoffer.mode, reoffer.status, reoffer.sent_at) == (best, "introduce", "sent", now)
     assert reoffer.note == "Re-offered after Lendwell declined."
     assert lead.status == LeadStatus.REFERRED
-    assert verbs(lead)[-3:] == ["referral_declined", "referred", "message_queued"]
+    assert verbs(lead)[-4:] == ["referral_declined", "referred", "message_queued", "message_queued"]
     assert lead.events.get(verb="referral_declined").data == {
         "referral": referral.pk,
         "partner": "Lendwell",
@@ -759,6 +761,7 @@ def test_referral_decline_reoffers_to_the_next_best_partner(partner, lead):
     }
     assert lead.events.filter(verb="referred").last().actor_label == "system:re-offer"
     assert OutboundMessage.objects.filter(referral=reoffer, kind="partner_introduction").count() == 1
+    assert OutboundMessage.objects.get(referral=reoffer, kind="lead_introduced").to_email == lead.email
 
 
 def test_referral_decline_reoffer_skips_a_partner_that_refuses_it(partner, lead):

@@ -145,7 +145,7 @@ def world(db):
     track = Track.objects.create(name=HOSTILE, slug="hostile", description=HOSTILE)
     track.reasons.add(reason)
     Step.objects.create(track=track, position=1, kind="email", subject=MARKUP, body=f"{MARKUP}\n{{{{ lead.name }}}}")
-    Step.objects.create(track=track, position=2, kind="task", body=f"{MARKUP}\n{HOSTILE}")
+    Step.objects.create(track=track, position=2, kind="task", delay_hours=1, body=f"{MARKUP}\n{HOSTILE}")
     enrollment = enrollment_create(lead=nurtured, track=track, actor=users[SALES], now=now - timedelta(hours=1))
     nurture_run_due(now=now, enrollment_ids=[enrollment.pk])  # the email, then the task for the owner
     nurture_run_due(now=now, enrollment_ids=[enrollment.pk])

@@ -3,6 +3,7 @@ template that cannot be rendered (saved with an error) is a visible message on t
 paused enrollment in the step sweep — never a 500, never a stuck sweep."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -229,11 +230,17 @@ def test_the_sweep_pauses_an_enrollment_whose_email_breaks_and_runs_the_others(r
     tracks = {}
     for slug in ("fine", "breaks"):
         tracks[slug] = Track.objects.create(name=slug.title(), slug=slug)
-        Step.objects.create(track=tracks[slug], position=1, kind="email", subject="Hi {{ lead.name }}", body="Guides.")
-    now = timezone.now()
-    ok = enrollment_create(lead=waiting(reasons, name="Ok Olga"), track=tracks["fine"], now=now)
-    stuck = enrollment_create(lead=waiting(reasons), track=tracks["breaks"], now=now)
+        Step.objects.create(
+            track=tracks[slug], position=1, kind="email", delay_hours=1, subject="Hi {{ lead.name }}", body="Guides."
+        )
+    start = timezone.now()
+    answered = start - timedelta(minutes=5)  # a track that writes later takes leads that were answered already
+    ok = enrollment_create(
+        lead=waiting(reasons, name="Ok Olga", first_response_at=answered), track=tracks["fine"], now=start
+    )
+    stuck = enrollment_create(lead=waiting(reasons, first_response_at=answered), track=tracks["breaks"], now=start)
     Step.objects.filter(track=tracks["breaks"]).update(body=BROKEN)  # saved with an error after they joined
+    now = start + timedelta(hours=1)
 
     counts = nurture_run_due(now=now)
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from common.errors import ServiceError
 from leads.models import Lead, LeadStatus
 from nurture.models import Enrollment, Step, Track
 from nurture.services import NurtureError
@@ -137,7 +138,7 @@ def test_enroll_in_a_track_that_waits_needs_a_reply_first(sales, task_track):
 def test_close_needs_a_kind_and_a_reason(sales):
     lead = consenting()
 
-    with pytest.raises(TriageError) as refused:
+    with pytest.raises(ServiceError) as refused:
         triage_close(lead=lead, kind="bored", reason=" ", user=sales)
     triage_close(lead=lead, kind="duplicate", reason="Same person as #12", user=sales)
 
@@ -151,7 +152,7 @@ def test_close_needs_a_kind_and_a_reason(sales):
 def test_override_needs_a_note_and_qualifies(sales):
     lead = consenting()
 
-    with pytest.raises(TriageError, match="Say why"):
+    with pytest.raises(ServiceError, match="Say why"):
         triage_override(lead=lead, note="", user=sales)
     triage_override(lead=lead, note="Their parent company is a customer", user=sales)
 

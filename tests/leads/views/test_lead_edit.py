@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads.models import LeadStatus
 from nurture.models import Enrollment, EnrollmentStatus, Step, Track
@@ -49,7 +50,14 @@ def test_edit_records_the_change_and_rechecks_the_icp(sales_client, bank_source)
 def test_edit_that_qualifies_a_nurtured_lead_hands_it_back(sales_client, bank_source):
     track = Track.objects.create(name="Later", slug="later")
     Step.objects.create(track=track, position=1, kind="task", body="Call")
-    lead = LeadFactory(source=bank_source, status="disqualified", credit_score=500, budget=20000, budget_currency="GBP")
+    lead = LeadFactory(
+        source=bank_source,
+        status="disqualified",
+        credit_score=500,
+        budget=20000,
+        budget_currency="GBP",
+        first_response_at=timezone.now(),  # answered already: a track that does not write now may take it
+    )
     enrollment_create(lead=lead, track=track)
 
     sales_client.post(reverse("leads:edit", args=[lead.pk]), form_data(lead, credit_score="650"))

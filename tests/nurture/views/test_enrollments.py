@@ -41,7 +41,7 @@ def test_enrollment_list_shows_lead_track_step_and_who_enrolled(sales_client, sa
     assert f'<a href="{reverse("leads:detail", args=[enrollment.lead_id])}">Ada Lovelace</a>' in html
     assert "Budget and timing: ready when you are" in html
     assert "2 of 4: Email the lead" in html
-    assert "0 of 4 done" in html  # the stopped one
+    assert "1 of 4 done" in html  # the stopped one: its first email went out when it was enrolled
     assert "sales_ops" in html  # enrolled by
     assert 'data-testid="count-active">1<' in html
     assert 'data-testid="count-stopped">1<' in html
@@ -50,11 +50,11 @@ def test_enrollment_list_shows_lead_track_step_and_who_enrolled(sales_client, sa
 
 @pytest.fixture
 def three(enroll, waiting, tracks):
-    """Ada (budget track, due in 14 days), Bob (paused), Cleo (decision-maker kit, due now)."""
-    ada = enroll(name="Ada Lovelace", email="ada@example.com")
-    services.nurture_run_due(now=timezone.now(), enrollment_ids=[ada.pk])
+    """Ada (budget track, due in 14 days), Bob (paused), Cleo (decision-maker kit, its second email due now)."""
+    enroll(name="Ada Lovelace", email="ada@example.com")  # each track's first email goes out on enrolling
     services.enrollment_pause(enrollment=enroll(name="Bob Babbage"))
-    enroll(name="Cleo Patra", track="decision-maker-kit")
+    cleo = enroll(name="Cleo Patra", track="decision-maker-kit")
+    Enrollment.objects.filter(pk=cleo.pk).update(next_run_at=timezone.now() - timedelta(minutes=1))
     return tracks
 
 

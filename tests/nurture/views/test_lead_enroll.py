@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leads.models import LeadStatus
 from nurture.models import Enrollment, Step, Track
@@ -46,7 +47,7 @@ def test_enroll_page_suggests_the_tracks_for_the_leads_reason_first(sales_client
 
 @pytest.mark.django_db
 def test_enroll_page_greys_out_email_tracks_without_marketing_consent(sales_client, tracks, task_only, waiting):
-    lead = waiting(marketing_consent_at=None, marketing_consent_version="")
+    lead = waiting(marketing_consent_at=None, marketing_consent_version="", first_response_at=timezone.now())
 
     response = sales_client.get(url(lead))
 
@@ -111,12 +112,26 @@ def test_enroll_in_an_email_track_without_marketing_consent_is_refused(sales_cli
 
 @pytest.mark.django_db
 def test_enroll_without_marketing_consent_in_a_track_without_emails_works(sales_client, task_only, waiting):
-    lead = waiting(marketing_consent_at=None, marketing_consent_version="")
+    lead = waiting(marketing_consent_at=None, marketing_consent_version="", first_response_at=timezone.now())
 
     response = sales_client.post(url(lead), {"track": task_only.pk})
 
     assert response.status_code == 302
     assert Enrollment.objects.get().track == task_only
+
+
+@pytest.mark.django_db
+def test_enroll_in_a_track_that_does_not_write_now_needs_a_reply_first(sales_client, task_only, waiting):
+    lead = waiting(marketing_consent_at=None, marketing_consent_version="")
+
+    page = sales_client.get(url(lead))
+    response = sales_client.post(url(lead), {"track": task_only.pk})
+
+    refusal = "“Owner follows up” does not write to them straight away; send a helpful reply first, so nobody waits."
+    assert {o["track"].slug: o["refusal"] for o in page.context["options"]}["owner-follow-up"] == refusal
+    assert response.status_code == 422
+    assert refusal in response.text
+    assert not Enrollment.objects.exists()
 
 
 @pytest.mark.django_db

@@ -136,7 +136,8 @@ def test_referral_detail_shows_terms_explanation_and_outbox(sales_client, introd
     assert "serves GB" in text
     assert f"{explanation['expected_fee']} EUR" in text
     assert "partner_introduction" in text
-    assert introduction.messages.get().subject in text
+    assert introduction.messages.get(kind="partner_introduction").subject in text
+    assert introduction.messages.get(kind="lead_introduced").subject in text
     assert "They accepted" in text
     assert "They declined" in text
     assert "They won the customer" not in text  # not before the partner accepted
@@ -643,7 +644,10 @@ def test_referral_send_introduce(sales_client, agreement):
     assert response.status_code == 302
     referral = Referral.objects.get(lead=lead)
     assert referral.mode == "introduce"
-    assert OutboundMessage.objects.get(referral=referral).kind == "partner_introduction"
+    assert sorted(OutboundMessage.objects.filter(referral=referral).values_list("kind", "to_email")) == [
+        ("lead_introduced", lead.email),  # the lead page's introduction tells the lead too
+        ("partner_introduction", agreement.partner.contacts.get().email),
+    ]
 
 
 @pytest.mark.django_db
