@@ -62,6 +62,9 @@ def _cleanup() -> None:
         ReconciliationItem, StatementLine, PartnerStatement, PartnerReference, FeeAccrual, Referral, Lead,
         AuditEntry, StatementSettings, FeeAgreement, Partner, LeadSource,
     )}  # fmt: skip
+    if partner is not None:
+        for statement in PartnerStatement.objects.filter(partner=partner).exclude(file=""):
+            statement.file.delete(save=False)
     with transaction.atomic(), connection.cursor() as cursor:
         if partner is not None:
             p = partner.pk
