@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from finance.models import PartnerReference, PartnerStatement, Resolution
 from partners import matching
 from partners.models import FeeAccrual
+from tests.browser.test_csp import Watch
 from tests.conftest import make_user
 from tests.factories import PASSWORD, FeeAgreementFactory
 from tests.factories.finance import converted_referral
@@ -42,7 +43,7 @@ def open_category(page, name: str):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_finance_uploads_an_xlsx_statement_and_resolves_an_item_of_each_category(live_server, login):
+def test_finance_uploads_an_xlsx_statement_and_resolves_an_item_of_each_category(live_server, page, login):
     matching.catalogue_reset()
     user = make_user("Finance")
     user.first_name, user.last_name = "Fran", "Finance"
@@ -66,7 +67,8 @@ def test_finance_uploads_an_xlsx_statement_and_resolves_an_item_of_each_category
             ["Total", "", "", "", "1.190,00", ""],
         ]
     )
-    page = login(user.username, PASSWORD)
+    watch = Watch(page)  # the Content-Security-Policy holds throughout: no violation, no script error, no 4xx/5xx
+    login(user.username, PASSWORD)
 
     # Upload the workbook: its columns are read from the header on the second sheet, below a title
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Finance").click()
@@ -148,3 +150,4 @@ def test_finance_uploads_an_xlsx_statement_and_resolves_an_item_of_each_category
     assert set(resolutions.values_list("resolved_by", flat=True)) == {user.pk}
     write_off = FeeAccrual.objects.get(kind="write_off")
     assert (write_off.amount, write_off.corrects.referral) == (Decimal("-25.00"), partial)
+    watch.assert_clean()
