@@ -35,7 +35,7 @@ from finance.models import (
 )
 from finance.services.reconcile import day_start, statement_reconcile, within_tolerance
 from finance.services.statements import statement_import
-from finance.statements.parsing import Conventions, email_hash
+from finance.statements.cells import Conventions, email_hash
 from leads.models import Lead, LeadSource
 from partners.models import BILLABLE_KINDS, FeeAccrual, FeeAgreement, Partner, Referral
 

@@ -35,7 +35,7 @@ from finance.models import (
     StatementSettings,
 )
 from finance.services.base import FinanceError, audit_record
-from finance.statements.parsing import email_hash
+from finance.statements.cells import email_hash
 from leads.models import Lead
 from partners import fees
 from partners.models import BILLABLE_KINDS, FeeAccrual, Referral

@@ -23,8 +23,8 @@ from common.money import DECIMAL_MARKS, AmountError, currency_code
 from finance.models import AuditAction, DateOrder, PartnerStatement, StatementLine, StatementSettings
 from finance.services.base import FinanceError, audit_record, user_or_none
 from finance.services.reconcile import statement_reconcile
+from finance.statements.cells import Conventions
 from finance.statements.parsing import (
-    Conventions,
     Line,
     Parsed,
     RowError,

@@ -7,7 +7,7 @@ from openpyxl import Workbook
 
 from finance.models import DateOrder
 from finance.services.statements import statement_import
-from finance.statements.parsing import Conventions
+from finance.statements.cells import Conventions
 
 HEADERS = ["Tracking code", "Reference", "Email", "Date", "Fee", "Amount", "Currency"]
 

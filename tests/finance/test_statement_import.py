@@ -10,7 +10,7 @@ from django.utils import timezone
 from finance.models import AuditEntry, DateOrder, PartnerStatement, StatementLine, StatementSettings
 from finance.services import FinanceError
 from finance.services.statements import StatementRejected, statement_import, statement_read
-from finance.statements.parsing import Conventions, email_hash
+from finance.statements.cells import Conventions, email_hash
 from tests.factories import FeeAgreementFactory
 from tests.factories.statements import DOT, line, statement_csv, statement_xlsx
 

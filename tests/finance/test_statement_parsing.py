@@ -7,19 +7,16 @@ from decimal import Decimal
 import pytest
 
 from finance.models import DateOrder
-from finance.statements.parsing import (
-    EMAIL_KEPT_AS,
+from finance.statements.cells import (
     CellError,
     Conventions,
     email_hash,
-    guess_mapping,
-    mapping_problems,
     parse_amount_cell,
     parse_date_cell,
     parse_kind,
-    parse_rows,
     tracking_code,
 )
+from finance.statements.parsing import EMAIL_KEPT_AS, guess_mapping, mapping_problems, parse_rows
 
 DOT = Conventions(decimal_separator=".", default_currency="")
 COMMA = Conventions(decimal_separator=",", default_currency="")
