@@ -104,7 +104,7 @@ class ResolveForm(forms.Form):
     action = forms.ChoiceField(choices=ResolutionAction.choices)
     note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     follow_up_on = forms.DateField(label="Follow up on", required=False, widget=DATE)
-    referral = forms.IntegerField(required=False, widget=forms.HiddenInput())
+    referral = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

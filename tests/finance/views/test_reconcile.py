@@ -223,6 +223,25 @@ def test_a_refused_resolution_is_422_with_the_reason(finance_client, statement, 
     assert not Resolution.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"action": "shrug"}, "action"),
+        ({"action": "link", "referral": "abc"}, "referral"),
+        ({"action": "link", "referral": str(10**20)}, "referral"),
+        ({"action": "dispute", "note": "Why", "follow_up_on": "31/02/2026"}, "follow_up_on"),
+    ],
+)
+def test_bad_input_to_resolve_is_422_naming_the_field(finance_client, statement, data, field):
+    item = statement.items.get(category="unknown_referral")
+
+    response = finance_client.post(resolve_url(item), data)
+
+    assert response.status_code == 422
+    assert field in response.context["resolve"].errors
+    assert not Resolution.objects.exists()
+
+
 def test_the_second_person_gets_409_saying_who_did_what(client, statement, htmx_headers):
     first = make_user("Finance")
     first.first_name, first.last_name = "Fran", "Finance"

@@ -151,6 +151,16 @@ def test_changing_the_convention_rereads_the_file(finance_client, partner, at, h
     assert [ln.amount for ln in reread.context["reading"].parsed.lines] == [D("1234.50")]
 
 
+def test_a_check_step_with_a_field_that_does_not_exist_is_422(finance_client, partner, at):
+    response = upload(finance_client, partner, statement_csv([line("PT-NOPE2345", "5.00", day=at.date())]))
+
+    refused = check_post(finance_client, response, **{"map-0": "colour", "sheet": "Nope", "action": "import"})
+
+    assert refused.status_code == 422
+    assert "map-0" in refused.context["check"].errors
+    assert not PartnerStatement.objects.exists()
+
+
 def test_the_same_file_twice_is_refused_on_the_upload(finance_client, partner, at):
     data = statement_csv([line("PT-NOPE2345", "5.00", day=at.date())])
     first = reconciled_statement(partner, [line("PT-NOPE2345", "5.00", day=at.date())])
