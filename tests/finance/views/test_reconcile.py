@@ -123,6 +123,9 @@ def test_state_filters_show_open_disputed_and_resolved(finance_client, statement
     assert shown("amount_mismatch", "open") == []
     assert shown("amount_mismatch", "resolved") == [mismatch.pk]
     assert b"Which customer?" in finance_client.get(reverse("finance:statements")).content
+    assert b"Which customer?" in finance_client.get(url(statement)).content  # until it is resolved
+    item_resolve(item=unknown, action="link", referral=mismatch.referral, actor=finance_user)
+    assert b"Which customer?" not in finance_client.get(reverse("finance:statements")).content
 
 
 def test_an_unknown_statement_is_404(finance_client):
