@@ -11,9 +11,9 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError, ValidationError
 
 from common.db import database_busy
+from common.errors import ServiceError
 from config.middleware import busy_json_response
 from leads.api import router as leads_router
-from leads.services import LeadDataError
 from nurture.api import router as nurture_router
 
 api = NinjaAPI(
@@ -53,9 +53,12 @@ def http_errors(request, exc: HttpError):
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
-@api.exception_handler(LeadDataError)
-def lead_data_errors(request, exc: LeadDataError):
-    return api.create_response(request, {"detail": "Validation failed", "errors": exc.errors}, status=422)
+@api.exception_handler(ServiceError)
+def service_errors(request, exc: ServiceError):
+    """A service's refusal, as the pages show it: 422 with the errors per field (bad input: "Validation failed"),
+    or the refusal's sentence as `detail` when no field is at fault."""
+    detail = "Validation failed" if exc.errors else str(exc)
+    return api.create_response(request, {"detail": detail, "errors": exc.errors}, status=exc.status)
 
 
 @api.exception_handler(OperationalError)

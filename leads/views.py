@@ -2,8 +2,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_tables2 import RequestConfig
 
+from common.htmx import list_page, table_context
 from common.roles import require_perm
 from common.tabular import csv_response
 from leads import importing, selectors, services
@@ -17,12 +17,8 @@ from leads.tables import LeadTable
 @require_perm("leads.view_lead")
 def lead_list(request: HttpRequest) -> HttpResponse:
     lead_filter = LeadFilter(request.GET, queryset=selectors.lead_list())
-    table = LeadTable(lead_filter.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    template = "leads/lead_list.html"
-    if request.htmx and request.htmx.target == "lead-table-region":
-        template += "#table"
-    return render(request, template, {"filter": lead_filter, "table": table})
+    context = table_context(request, lead_filter, LeadTable(lead_filter.qs))
+    return list_page(request, "leads/lead_list.html", context, target="lead-table-region")
 
 
 @require_GET

@@ -7,17 +7,7 @@ from nurture.models import HelpfulReply, Track
 
 
 class NurtureForm(forms.Form):
-    def add_service_errors(self, exc: Exception) -> None:
-        """A NurtureError's `errors` ({field: [messages]}) onto the fields they name; its message above the form
-        when it names none."""
-        errors = getattr(exc, "errors", None) or {}
-        for name, messages in errors.items():
-            self.add_error(name if name in self.fields else None, messages)
-        if not errors:
-            self.add_error(None, str(exc))
-
-    def errors_text(self) -> str:
-        return " ".join(error for errors in self.errors.values() for error in errors)
+    """A nurture form; a service's refusal lands on its fields through `common.htmx.add_service_errors`."""
 
 
 class EnrollForm(NurtureForm):

@@ -5,19 +5,18 @@ region it targets, everything else the whole page."""
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_tables2 import RequestConfig
+from django_htmx.http import trigger_client_event
 
+from common.errors import ServiceError
+from common.htmx import add_service_errors, form_refusal, fragment, go, htmx_target, list_page, region, table_context
 from common.roles import require_perm
 from leads.models import Lead
 from nurture import selectors, services
 from nurture.filters import EnrollmentFilter, TaskFilter
 from nurture.forms import EnrollForm, ReplyForm, StopForm
 from nurture.models import Enrollment, NurtureTask
-from nurture.services import NurtureError
 from nurture.tables import EnrollmentTable, TaskTable
 from nurture.task_services import nurture_task_done
 
@@ -28,25 +27,10 @@ TABLE, COUNTS, TASK_TABLE = "enrollment-table-region", "enrollment-counts", "tas
 TRACK_OPTIONS, PREVIEW = "enroll-tracks", "reply-preview"
 
 
-def _target(request: HttpRequest) -> str | None:
-    return request.htmx.target if request.htmx else None
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After an action: a whole-page redirect, also for htmx (never a bare 302 into a fragment)."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
 def _back(request: HttpRequest, name: str) -> str:
     """The list the action came from: its URL with the query string the action was posted with."""
     query = request.GET.urlencode()
     return reverse(name) + (f"?{query}" if query else "")
-
-
-def _region(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
-    """A region after an action, with the messages out of band."""
-    html = render_to_string(template, context, request) + render_to_string("base.html#messages", {}, request)
-    return HttpResponse(html, status=status)
 
 
 def _who(lead: Lead) -> str:
@@ -59,22 +43,19 @@ def _who(lead: Lead) -> str:
 def _enrollment_context(request: HttpRequest) -> dict:
     enrollment_filter = EnrollmentFilter(request.GET, queryset=selectors.enrollment_list())
     exclude = () if request.user.has_perm("nurture.change_enrollment") else ("actions",)
-    table = EnrollmentTable(enrollment_filter.qs, exclude=exclude)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return {"filter": enrollment_filter, "table": table}
+    return table_context(request, enrollment_filter, EnrollmentTable(enrollment_filter.qs, exclude=exclude))
 
 
 @require_GET
 @require_perm("nurture.view_enrollment")
 def enrollment_list(request: HttpRequest) -> HttpResponse:
     """The enrollments table with counts per status; htmx gets only the table or only the counts."""
-    if _target(request) == COUNTS:
+    if htmx_target(request) == COUNTS:
         return render(request, f"{ENROLLMENTS}#counts", {"counts": selectors.enrollment_status_counts()})
     context = _enrollment_context(request)
-    if _target(request) == TABLE:
-        return render(request, f"{ENROLLMENTS}#table", context)
-    context["counts"] = selectors.enrollment_status_counts()
-    return render(request, ENROLLMENTS, context)
+    if htmx_target(request) != TABLE:
+        context["counts"] = selectors.enrollment_status_counts()
+    return list_page(request, ENROLLMENTS, context, target=TABLE)
 
 
 def _enrollment_act(action: str, enrollment: Enrollment, form: StopForm, actor) -> str:
@@ -87,7 +68,7 @@ def _enrollment_act(action: str, enrollment: Enrollment, form: StopForm, actor) 
         services.enrollment_resume(enrollment=enrollment, actor=actor)
         return f"{who} carries on in “{track}”."
     if not form.is_valid():
-        raise NurtureError(form.errors_text(), form.errors)
+        raise form_refusal(form)
     services.enrollment_stop(enrollment=enrollment, reason=form.cleaned_data["reason"], actor=actor)
     return f"{who} left “{track}”: stopped by hand."
 
@@ -105,16 +86,16 @@ def enrollment_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
         raise Http404("No such enrollment.") from None
     try:
         done = _enrollment_act(action, enrollment, StopForm(request.POST), request.user)
-    except NurtureError as exc:
+    except ServiceError as exc:
         messages.error(request, str(exc))
         if request.htmx:
-            return _region(request, f"{ENROLLMENTS}#table", _enrollment_context(request), status=422)
+            return region(request, f"{ENROLLMENTS}#table", _enrollment_context(request), status=exc.status)
         context = {**_enrollment_context(request), "counts": selectors.enrollment_status_counts()}
-        return render(request, ENROLLMENTS, context, status=422)
+        return render(request, ENROLLMENTS, context, status=exc.status)
     messages.success(request, done)
     if not request.htmx:
         return redirect(_back(request, "nurture:enrollments"))
-    response = _region(request, f"{ENROLLMENTS}#table", _enrollment_context(request))
+    response = region(request, f"{ENROLLMENTS}#table", _enrollment_context(request))
     return trigger_client_event(response, "enrollmentChanged")
 
 
@@ -134,17 +115,14 @@ def track_list(request: HttpRequest) -> HttpResponse:
 def _task_context(request: HttpRequest) -> dict:
     task_filter = TaskFilter(request.GET, queryset=selectors.task_list(), request=request)
     exclude = () if request.user.has_perm("nurture.change_nurturetask") else ("done",)
-    table = TaskTable(task_filter.qs, exclude=exclude)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    return {"filter": task_filter, "table": table}
+    return table_context(request, task_filter, TaskTable(task_filter.qs, exclude=exclude))
 
 
 @require_GET
 @require_perm("nurture.view_nurturetask")
 def task_list(request: HttpRequest) -> HttpResponse:
     """Open tasks, the user's own unless `who` says otherwise; htmx gets only the table."""
-    template = TASKS + ("#table" if _target(request) == TASK_TABLE else "")
-    return render(request, template, _task_context(request))
+    return list_page(request, TASKS, _task_context(request), target=TASK_TABLE)
 
 
 @require_POST
@@ -156,15 +134,15 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such task.") from None
     try:
         nurture_task_done(task=task, actor=request.user)
-    except NurtureError as exc:
+    except ServiceError as exc:
         messages.error(request, str(exc))
         if request.htmx:
-            return _region(request, f"{TASKS}#table", _task_context(request), status=422)
-        return render(request, TASKS, _task_context(request), status=422)
+            return region(request, f"{TASKS}#table", _task_context(request), status=exc.status)
+        return render(request, TASKS, _task_context(request), status=exc.status)
     messages.success(request, f"Done: “{task.title}” for {_who(task.lead)}.")
     if not request.htmx:
         return redirect(_back(request, "nurture:tasks"))
-    return trigger_client_event(_region(request, f"{TASKS}#table", _task_context(request)), "taskDone")
+    return trigger_client_event(region(request, f"{TASKS}#table", _task_context(request)), "taskDone")
 
 
 # One lead: enroll ----------------------------------------------------------------------------------------
@@ -181,8 +159,7 @@ def _enroll_page(request: HttpRequest, lead: Lead, *, error: str = "", status: i
         "options": selectors.track_options(lead=lead),
         "error": error,
     }
-    template = ENROLL + ("#tracks" if _target(request) == TRACK_OPTIONS else "")
-    return render(request, template, context, status=status)
+    return render(request, fragment(request, ENROLL, {TRACK_OPTIONS: "tracks"}), context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -196,13 +173,13 @@ def lead_enroll(request: HttpRequest, lead_pk: int) -> HttpResponse:
     form = EnrollForm(request.POST)
     try:
         if not form.is_valid():
-            raise NurtureError(form.errors_text())
+            raise form_refusal(form)
         track = form.cleaned_data["track"]
         services.enrollment_create(lead=lead, track=track, actor=request.user)
-    except NurtureError as exc:
-        return _enroll_page(request, lead, error=str(exc), status=422)
+    except ServiceError as exc:
+        return _enroll_page(request, lead, error=str(exc), status=exc.status)
     messages.success(request, f"{_who(lead)} is now on the track “{track}”.")
-    return _go(request, lead.get_absolute_url())
+    return go(request, lead.get_absolute_url())
 
 
 # One lead: helpful reply ---------------------------------------------------------------------------------
@@ -218,8 +195,7 @@ def _reply_page(request: HttpRequest, lead: Lead, *, reply_id=None, form=None, s
         subject, body, problem = services.helpful_reply_preview(reply=chosen, lead=lead) if chosen else ("", "", "")
         form = ReplyForm(initial={"reply": chosen.pk if chosen else None, "subject": subject, "body": body})
     context = {"lead": lead, "replies": replies, "chosen": chosen, "form": form, "reply_problem": problem}
-    template = REPLY + ("#preview" if _target(request) == PREVIEW else "")
-    return render(request, template, context, status=status)
+    return render(request, fragment(request, REPLY, {PREVIEW: "preview"}), context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -232,14 +208,13 @@ def lead_reply(request: HttpRequest, lead_pk: int) -> HttpResponse:
     form = ReplyForm(request.POST)
     try:
         if not form.is_valid():
-            raise NurtureError(form.errors_text())
+            raise form_refusal(form)
         data = form.cleaned_data
         services.helpful_reply_send(
             lead=lead, subject=data["subject"], body=data["body"], reply=data["reply"], actor=request.user
         )
-    except NurtureError as exc:
-        if form.is_valid():
-            form.add_service_errors(exc)
-        return _reply_page(request, lead, reply_id=request.POST.get("reply"), form=form, status=422)
+    except ServiceError as exc:
+        add_service_errors(form, exc)
+        return _reply_page(request, lead, reply_id=request.POST.get("reply"), form=form, status=exc.status)
     messages.success(request, f"Reply queued to {lead.email}.")
-    return _go(request, lead.get_absolute_url())
+    return go(request, lead.get_absolute_url())

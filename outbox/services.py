@@ -40,6 +40,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from common.errors import ServiceError
 from outbox import hooks
 from outbox.models import MessageStatus, OutboundMessage
 from outbox.publish import enqueue_on_commit, is_deferred
@@ -51,12 +52,8 @@ STALE_CLAIM = timedelta(minutes=10)  # a row still `sending` this long after its
 SEND_TASK = "outbox.send_message"  # published by name: outbox.tasks imports this module
 
 
-class OutboxError(Exception):
+class OutboxError(ServiceError):
     """An outbox action that is not allowed now (the message has moved on)."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.errors = errors or {}
 
 
 # Addresses ------------------------------------------------------------------------------------------------

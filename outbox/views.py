@@ -4,15 +4,16 @@ the page comes back with a message."""
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
+from common.errors import ServiceError
+from common.htmx import go
 from common.roles import require_perm
 from outbox.models import OutboundMessage
-from outbox.services import OutboxError, message_mark_sent, message_resend
+from outbox.services import message_mark_sent, message_resend
 
 ACTIONS = {
     "resend": (message_resend, "The email to {to} is queued again (same Message-ID)."),
@@ -41,9 +42,8 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     service, done = ACTIONS[action]
     try:
         service(message=message, actor=request.user)
-    except OutboxError as exc:
+    except ServiceError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, done.format(to=message.to_email))
-    url = _back(request, message)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return go(request, _back(request, message))

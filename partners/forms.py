@@ -75,11 +75,6 @@ class FeeAgreementForm(ColumnRangeFormMixin, forms.ModelForm):
             self.add_error("valid_to", "The last day is before the first day.")
         return data
 
-    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
-        """FeeAgreementError.errors onto the fields they name (anything else above the form)."""
-        for name, messages in errors.items():
-            self.add_error(name if name in self.fields else None, messages)
-
 
 def _style(form: forms.BaseForm) -> None:
     for field in form.fields.values():
@@ -185,16 +180,6 @@ class ReverseForm(forms.Form):
     reason = ReasonField(
         label="Why the conversion did not stand", min_words=3, example="The customer cancelled and was refunded"
     )
-
-
-def errors_text(form: forms.Form) -> str:
-    """A bound form's errors as one sentence, for a message above the page."""
-    parts = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        label = (field.label or name.replace("_", " ").capitalize()) if field else ""
-        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
-    return " ".join(parts)
 
 
 class DealValueForm(forms.Form):

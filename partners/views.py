@@ -5,9 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_tables2 import RequestConfig
 
+from common.errors import ServiceError
+from common.htmx import add_service_errors, form_refusal, fragment, go, list_page, table_context
 from common.roles import require_perm
 from leads.models import Lead
 from partners import matching, selectors, services
@@ -18,17 +18,9 @@ from partners.forms import (
     ReferralSendForm,
     ReverseForm,
     agreement_forms,
-    errors_text,
 )
 from partners.models import FeeAgreement, Partner, Referral, ReferralMode
-from partners.services import ReferralError
 from partners.tables import PartnerTable, ReferralTable
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After an action: a whole-page redirect, also for htmx (never a bare 302 into a fragment)."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
 
 # Partners ------------------------------------------------------------------------------------------------
 
@@ -37,13 +29,10 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
 @require_perm("partners.view_partner")
 def partner_list(request: HttpRequest) -> HttpResponse:
     partner_filter = PartnerFilter(request.GET, queryset=selectors.partner_list())
-    table = PartnerTable(partner_filter.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    context = table_context(request, partner_filter, PartnerTable(partner_filter.qs))
+    table = context["table"]
     table.performance = selectors.partner_performance(partner_ids=[row.record.pk for row in table.page.object_list])
-    template = "partners/partner_list.html"
-    if request.htmx and request.htmx.target == "partner-table-region":
-        template += "#table"
-    return render(request, template, {"filter": partner_filter, "table": table})
+    return list_page(request, "partners/partner_list.html", context, target="partner-table-region")
 
 
 @require_GET
@@ -71,8 +60,8 @@ def _agreement_page(request: HttpRequest, agreement: FeeAgreement) -> HttpRespon
         if form.is_valid() and tiers.is_valid():
             try:
                 services.fee_agreement_save(agreement=form.save(commit=False), tiers=tiers.tiers(), user=request.user)
-            except services.FeeAgreementError as exc:
-                form.add_service_errors(exc.errors)
+            except ServiceError as exc:
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Fee agreement saved: {agreement}.")
                 return redirect(agreement.partner)
@@ -102,11 +91,8 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def referral_list(request: HttpRequest) -> HttpResponse:
     referral_filter = ReferralFilter(request.GET, queryset=selectors.referral_list())
     table = ReferralTable(referral_filter.qs, can_view_leads=request.user.has_perm("leads.view_lead"))
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    template = "partners/referral_list.html"
-    if request.htmx and request.htmx.target == "referral-table-region":
-        template += "#table"
-    return render(request, template, {"filter": referral_filter, "table": table})
+    context = table_context(request, referral_filter, table)
+    return list_page(request, "partners/referral_list.html", context, target="referral-table-region")
 
 
 def _referral_page(request: HttpRequest, referral: Referral, *, error: str = "", status: int = 200) -> HttpResponse:
@@ -159,13 +145,13 @@ def referral_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     form = OutcomeForm(request.POST, referral=referral)
     try:
         if not form.is_valid():
-            raise ReferralError(errors_text(form))
+            raise form_refusal(form)
         _record_outcome(referral, form.cleaned_data, request.user)
-    except ReferralError as exc:
-        return _referral_page(request, referral, error=str(exc), status=422)
+    except ServiceError as exc:
+        return _referral_page(request, referral, error=str(exc), status=exc.status)
     action = form.cleaned_data["action"]
     messages.success(request, OUTCOME_DONE[action].format(partner=referral.partner, code=referral.tracking_code))
-    return _go(request, referral.get_absolute_url())
+    return go(request, referral.get_absolute_url())
 
 
 @require_POST
@@ -175,15 +161,15 @@ def referral_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReverseForm(request.POST)
     try:
         if not form.is_valid():
-            raise ReferralError(errors_text(form))
+            raise form_refusal(form)
         rows = services.referral_conversion_reverse(
             referral=referral, reason=form.cleaned_data["reason"], actor=request.user
         )
-    except ReferralError as exc:
-        return _referral_page(request, referral, error=str(exc), status=422)
+    except ServiceError as exc:
+        return _referral_page(request, referral, error=str(exc), status=exc.status)
     reversed_total = ", ".join(f"{row.amount} {row.currency}" for row in rows) or "no conversion fees"
     messages.success(request, f"Conversion of {referral.tracking_code} reversed ({reversed_total}).")
-    return _go(request, referral.get_absolute_url())
+    return go(request, referral.get_absolute_url())
 
 
 @require_POST
@@ -194,13 +180,13 @@ def referral_deal_value(request: HttpRequest, pk: int) -> HttpResponse:
     form = DealValueForm(request.POST, referral=referral)
     try:
         if not form.is_valid():
-            raise ReferralError(errors_text(form))
+            raise form_refusal(form)
         rows = services.referral_deal_value_correct(
             referral=referral, deal_value=form.cleaned_data["deal_value"], reason=form.cleaned_data["reason"],
             actor=request.user,
         )  # fmt: skip
-    except ReferralError as exc:
-        return _referral_page(request, referral, error=str(exc), status=422)
+    except ServiceError as exc:
+        return _referral_page(request, referral, error=str(exc), status=exc.status)
     referral.refresh_from_db(fields=["deal_value", "deal_currency"])
     change = sum((row.amount for row in rows), Decimal("0.00"))
     messages.success(
@@ -208,7 +194,7 @@ def referral_deal_value(request: HttpRequest, pk: int) -> HttpResponse:
         f"Deal value of {referral.tracking_code} corrected to {referral.deal_value:,.2f} {referral.deal_currency}; "
         f"the share of the deal changed by {change:,.2f}.",
     )
-    return _go(request, referral.get_absolute_url())
+    return go(request, referral.get_absolute_url())
 
 
 # Referring a lead ----------------------------------------------------------------------------------------
@@ -228,9 +214,7 @@ def _matches_page(request: HttpRequest, lead: Lead, *, error: str = "", status: 
         "error": error,
         "posted": request.POST if error else {},
     }
-    template = "partners/lead_matches.html"
-    if request.htmx and request.htmx.target == "partner-matches":
-        template += "#matches"
+    template = fragment(request, "partners/lead_matches.html", {"partner-matches": "matches"})
     return render(request, template, context, status=status)
 
 
@@ -247,15 +231,15 @@ def referral_send(request: HttpRequest, lead_pk: int) -> HttpResponse:
     form = ReferralSendForm(request.POST)
     try:
         if not form.is_valid():
-            raise ReferralError(errors_text(form))
+            raise form_refusal(form)
         data = form.cleaned_data
         referral = services.referral_send(
             lead=lead, partner=data["partner"], mode=data["mode"], actor=request.user, note=data["note"]
         )
-    except ReferralError as exc:  # ConsentError too: the service is the one that refuses
-        return _matches_page(request, lead, error=str(exc), status=422)
+    except ServiceError as exc:  # ConsentError too: the service is the one that refuses
+        return _matches_page(request, lead, error=str(exc), status=exc.status)
     how = "introduced to" if referral.mode == ReferralMode.INTRODUCE else "signposted to"
     messages.success(
         request, f"{lead.name or lead.email} {how} {referral.partner}; tracking code {referral.tracking_code}."
     )
-    return _go(request, reverse("leads:detail", args=[lead.pk]))
+    return go(request, reverse("leads:detail", args=[lead.pk]))

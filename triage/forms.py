@@ -10,13 +10,7 @@ from partners.models import Partner, ReferralMode
 
 
 class TriageForm(forms.Form):
-    def add_service_errors(self, exc: Exception) -> None:
-        """A service's `errors` ({field: [messages]}) onto the fields they name; anything else above the form."""
-        errors = getattr(exc, "errors", None) or {}
-        for name, messages in errors.items():
-            self.add_error(name if name in self.fields else None, messages)
-        if not errors:
-            self.add_error(None, str(exc))
+    """A triage form; a service's refusal lands on its fields through `common.htmx.add_service_errors`."""
 
 
 class ReferForm(TriageForm):
@@ -68,7 +62,7 @@ class AssignForm(TriageForm):
 
 
 class LeadIdsField(forms.Field):
-    """The ticked rows of the queue (checkboxes named `lead`)."""
+    """The ticked rows of the queue (checkboxes named `tick`, which belong to the bulk form)."""
 
     widget = forms.MultipleHiddenInput
     default_error_messages = {
@@ -91,7 +85,7 @@ BULK_ACTIONS = [
 
 
 class BulkForm(TriageForm):
-    lead = LeadIdsField()
+    tick = LeadIdsField(label="Ticked leads")
     action = forms.ChoiceField(
         choices=[("", "Choose an action…"), *BULK_ACTIONS], error_messages={"required": "Choose an action."}
     )

@@ -22,28 +22,27 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.errors import ServiceError
 from common.text import render_plain_text
 from leads.models import TRIAGE_STATUSES, Lead, LeadStatus
-from leads.services import RedirectError, lead_close, lead_event_record, lead_override
+from leads.services import lead_close, lead_event_record, lead_override
 from nurture.models import HelpfulReply
-from nurture.services import NurtureError, enrollment_create, helpful_reply_render, helpful_reply_send
+from nurture.services import enrollment_create, helpful_reply_render, helpful_reply_send
 from outbox.services import message_queue
-from partners.services import ReferralError, referral_send
+from partners.services import referral_send
 from triage.selectors import claim_holder
 
 CLAIM_MINUTES = 5
 
 
-class TriageConflict(Exception):
+class TriageConflict(ServiceError):
     """Someone else got there first (or holds the lead); the message says who and what happened."""
 
+    status = 409
 
-class TriageError(Exception):
+
+class TriageError(ServiceError):
     """An action that is not allowed; `errors` maps a field to messages when input was bad."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.errors = errors or {}
 
 
 def _name(user) -> str:
@@ -200,7 +199,7 @@ def _each(lead_ids: list[int], act: Callable[[Lead], Any]) -> BulkResult:
     for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk"):
         try:
             act(lead)
-        except (TriageConflict, TriageError, RedirectError, NurtureError, ReferralError) as exc:
+        except ServiceError as exc:  # a conflict, a refusal: this lead only
             result.refused[lead.pk] = str(exc)
         else:
             result.done.append(lead.pk)

@@ -105,14 +105,25 @@ class TriageTable(tables.Table):
         row_attrs = {
             "id": lambda record: f"lead-row-{record.pk}",
             "data-lead-id": lambda record: record.pk,
-            "class": lambda record, table: "triage-row sla-overdue" if table.is_overdue(record) else "triage-row",
+            "class": lambda record, table: table.row_class(record),
         }
         empty_text = "Nothing waiting here: every lead matching these filters has its redirect."
 
-    def __init__(self, *args, user=None, now: datetime | None = None, checked=(), **kwargs):
+    def __init__(
+        self, *args, user=None, now: datetime | None = None, checked=(), open_lead: int | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
-        self.user, self.now, self.checked = user, now or timezone.now(), set(checked)
+        self.user, self.now, self.checked, self.open_lead = user, now or timezone.now(), set(checked), open_lead
         self.panel_url = reverse("triage:panel", args=[0]).replace("/0/", "/{}/")
+
+    def row_class(self, record) -> str:
+        """Overdue rows stand out; so does the lead whose panel the page opened with (`?lead=`)."""
+        classes = ["triage-row"]
+        if self.is_overdue(record):
+            classes.append("sla-overdue")
+        if record.pk == self.open_lead:
+            classes.append("is-open")
+        return " ".join(classes)
 
     def is_overdue(self, record) -> bool:
         return record.first_response_at is None and record.respond_by < self.now
@@ -125,7 +136,7 @@ class TriageTable(tables.Table):
 
     def render_select(self, record):
         return format_html(
-            '<input type="checkbox" class="form-check-input triage-check" name="lead" value="{}" form="bulk-form" '
+            '<input type="checkbox" class="form-check-input triage-check" name="tick" value="{}" form="bulk-form" '
             'aria-label="Select {}"{}>',
             record.pk,
             record.name or record.email,
@@ -136,7 +147,8 @@ class TriageTable(tables.Table):
         queue_url = self._queue_url(record.pk)
         return format_html(
             '<a class="triage-open fw-semibold" href="{}" hx-get="{}" hx-target="#panel" hx-swap="outerHTML" '
-            'hx-push-url="{}">{}</a><div class="text-body-secondary text-truncate triage-email">{}</div>',
+            'hx-push-url="{}" hx-include="#panel-release">{}</a>'
+            '<div class="text-body-secondary text-truncate triage-email">{}</div>',
             queue_url,
             self.panel_url.format(record.pk),
             queue_url,

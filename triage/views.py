@@ -8,30 +8,27 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
-from django_tables2 import RequestConfig
 
+from common.errors import ServiceError
+from common.htmx import form_refusal, htmx_target, list_page, refuse, region, table_context
 from common.roles import require_perm
 from common.text import render_plain_text
 from leads import selectors
 from leads.models import TRIAGE_STATUSES, Lead
-from leads.services import RedirectError
 from nurture.selectors import track_options
-from nurture.services import NurtureError, helpful_replies_for, helpful_reply_preview, track_writes_now
+from nurture.services import helpful_replies_for, helpful_reply_preview, track_writes_now
 from partners.matching import matches_for_lead
 from partners.models import Partner
 from partners.selectors import excluded_text
-from partners.services import ReferralError
 from triage.filters import TriageFilter
 from triage.forms import AssignForm, BulkForm, CloseForm, EnrollForm, OverrideForm, ReferForm, ReplyForm
 from triage.selectors import triage_queue, triage_reason_counts
 from triage.services import (
     TriageConflict,
-    TriageError,
     bulk_close,
     bulk_enroll,
     bulk_reply,
@@ -48,7 +45,6 @@ from triage.tables import QueuePaginator, TriageTable, sla_status
 
 PAGE = "triage/queue.html"
 TABLE, PANEL, REPLY = "triage-table-region", "panel", "triage-reply"
-REFUSALS = (TriageError, RedirectError, NurtureError, ReferralError)  # ConsentError is a ReferralError
 TIMELINE_LENGTH = 20
 
 
@@ -69,11 +65,25 @@ def _queue_url(**params) -> str:
 # Reads for the page ---------------------------------------------------------------------------------------
 
 
-def _queue_context(request: HttpRequest, *, checked=()) -> dict:
+def _ticked(request: HttpRequest) -> list[int]:
+    """The rows ticked for a bulk action, as the table's requests carry them (`tick`, hx-include): re-rendered
+    checked, so sorting, paging or filtering keeps them."""
+    return sorted({int(pk) for pk in request.GET.getlist("tick") if pk.isdigit() and len(pk) < 19})
+
+
+def _queue_context(request: HttpRequest, *, checked=None) -> dict:
     queue_filter = TriageFilter(request.GET, queryset=triage_queue(), request=request)
-    table = TriageTable(queue_filter.qs, user=request.user, checked=checked)
-    RequestConfig(request, paginate={"per_page": 25, "paginator_class": QueuePaginator}).configure(table)
-    return {"filter": queue_filter, "table": table, "table_url": _queue_url(**request.GET.dict())}
+    open_lead = request.GET.get("lead", "")
+    table = TriageTable(
+        queue_filter.qs,
+        user=request.user,
+        checked=_ticked(request) if checked is None else checked,
+        open_lead=int(open_lead) if open_lead.isdigit() and len(open_lead) < 19 else None,
+    )
+    context = table_context(request, queue_filter, table, paginator_class=QueuePaginator)
+    query = request.GET.copy()
+    query.pop("tick", None)  # the table's own requests send the ticked rows as they are then (hx-include)
+    return context | {"table_url": _queue_url(**query.dict())}
 
 
 def _partner_options(lead: Lead) -> dict:
@@ -163,7 +173,7 @@ def _page(
     status: int = 200,
     bound=None,
     bulk_form=None,
-    checked=(),
+    checked=None,
     **extra,
 ) -> HttpResponse:
     """The whole page: the queue as the URL says, and the panel of `lead` beside it."""
@@ -178,8 +188,8 @@ def _page(
 @require_perm("leads.triage_lead")
 def queue(request: HttpRequest) -> HttpResponse:
     """The queue; `?lead=<pk>` opens that lead's panel beside it. htmx table requests get only the table."""
-    if request.htmx and request.htmx.target == TABLE:
-        return render(request, f"{PAGE}#table", _queue_context(request))
+    if htmx_target(request) == TABLE:
+        return list_page(request, PAGE, _queue_context(request), target=TABLE)
     pk = request.GET.get("lead", "")
     return _page(request, _leads().filter(pk=pk).first() if pk.isdigit() else None)
 
@@ -201,7 +211,7 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
     with the queue and this panel, so a bookmark or a link in an email always gets the page. `release` names the
     lead the panel showed before: its claim ends now rather than in a few minutes."""
     lead = _lead_or_404(pk)
-    target = request.htmx.target if request.htmx else None
+    target = htmx_target(request)
     if target == REPLY:
         return render(request, f"{PAGE}#reply", _reply_context(lead, reply_id=request.GET.get("reply")))
     if target != PANEL:
@@ -209,18 +219,22 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
     previous = request.GET.get("release", "")
     if previous.isdigit() and int(previous) != lead.pk:
         lead_release(lead=Lead(pk=int(previous)), user=request.user)  # only a claim of this user's
-    return render(request, f"{PAGE}#panel", _panel_context(request, lead))
+    return render(request, f"{PAGE}#panel", _panel_context(request, lead) | {"focus_panel": True})
 
 
 # Actions --------------------------------------------------------------------------------------------------
 
 
-def _panel_response(request: HttpRequest, lead: Lead, *, status: int = 200, bound: dict | None = None) -> HttpResponse:
-    """The refreshed panel with the messages (out of band) for htmx; the whole queue page otherwise."""
+def _panel_response(
+    request: HttpRequest, lead: Lead, *, status: int = 200, bound: dict | None = None, acted: bool = False
+) -> HttpResponse:
+    """The refreshed panel with the messages (out of band) for htmx; the whole queue page otherwise. `acted`: an
+    action just succeeded, so "Next lead" takes the focus (autofocus in the returned partial)."""
     if not request.htmx:
         return _page(request, lead, status=status, bound=bound)
-    html = render_to_string(f"{PAGE}#panel", _panel_context(request, lead, bound=bound), request)
-    return HttpResponse(html + render_to_string("base.html#messages", {}, request), status=status)
+    return region(
+        request, f"{PAGE}#panel", _panel_context(request, lead, bound=bound) | {"acted": acted}, status=status
+    )
 
 
 def _act(request: HttpRequest, pk: int, key: str, form: object, run: Callable[[Lead, dict], str]) -> HttpResponse:
@@ -229,25 +243,16 @@ def _act(request: HttpRequest, pk: int, key: str, form: object, run: Callable[[L
     lead = _lead_or_404(pk)
     try:
         if not form.is_valid():
-            raise TriageError(_errors_text(form))
+            raise form_refusal(form)
         done = run(lead, form.cleaned_data)
-    except TriageConflict as exc:
-        messages.error(request, str(exc))
-        return _panel_response(request, _lead_or_404(pk), status=409)
-    except REFUSALS as exc:
-        if form.is_valid():
-            form.add_service_errors(exc)
-        messages.error(request, str(exc))
-        return _panel_response(request, _lead_or_404(pk), status=422, bound={key: form})
+    except ServiceError as exc:
+        status = refuse(request, exc, form)
+        bound = None if isinstance(exc, TriageConflict) else {key: form}  # a conflict: the panel as it is now
+        return _panel_response(request, _lead_or_404(pk), status=status, bound=bound)
     messages.success(request, done)
     if not request.htmx:
         return redirect(_queue_url(lead=pk))
-    response = _panel_response(request, _lead_or_404(pk))
-    return trigger_client_event(response, "leadChanged")
-
-
-def _errors_text(form) -> str:
-    return " ".join(error for errors in form.errors.values() for error in errors)
+    return trigger_client_event(_panel_response(request, _lead_or_404(pk), acted=True), "leadChanged")
 
 
 def _who(lead: Lead) -> str:
@@ -329,7 +334,7 @@ BULK_DONE = {
 
 
 def _bulk_run(data: dict, user):
-    ids, action = data["lead"], data["action"]
+    ids, action = data["tick"], data["action"]
     if action == "enroll":
         return bulk_enroll(lead_ids=ids, track=data["track"], user=user)
     if action == "reply":
@@ -344,24 +349,17 @@ def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
     try:
         if not form.is_valid():
-            raise TriageError(_errors_text(form))
+            raise form_refusal(form)
         result = _bulk_run(form.cleaned_data, request.user)
-    except TriageError as exc:
-        if form.is_valid():
-            form.add_service_errors(exc)
-        messages.error(request, str(exc))
+    except ServiceError as exc:
+        status = refuse(request, exc, form)
         if request.htmx:
-            return _bulk_fragment(request, form, status=422)
-        return _page(request, status=422, bulk_form=form, checked=form.cleaned_data.get("lead") or ())
+            return region(request, f"{PAGE}#bulk", {"bulk_form": form}, status=status)
+        return _page(request, status=status, bulk_form=form, checked=form.cleaned_data.get("tick") or ())
     level = messages.WARNING if result.refused else messages.SUCCESS
     messages.add_message(request, level, result.summary(BULK_DONE[form.cleaned_data["action"]]))
     query = form.cleaned_data["q"]
     if not request.htmx:
         return redirect(reverse("triage:queue") + (f"?{QueryDict(query).urlencode()}" if query else ""))
-    response = _bulk_fragment(request, BulkForm(initial={"q": query}))
+    response = region(request, f"{PAGE}#bulk", {"bulk_form": BulkForm(initial={"q": query})})
     return trigger_client_event(response, "leadChanged")
-
-
-def _bulk_fragment(request: HttpRequest, form: BulkForm, *, status: int = 200) -> HttpResponse:
-    html = render_to_string(f"{PAGE}#bulk", {"bulk_form": form}, request)
-    return HttpResponse(html + render_to_string("base.html#messages", {}, request), status=status)

@@ -6,20 +6,19 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
+from common.errors import ServiceError
 from finance.models import Allocation, AuditEntry, Payment, PaymentKind
 from partners import fees
 from partners.models import FeeAccrual
 from partners.services.ledger import item_net
 
 
-class FinanceError(Exception):
+class FinanceError(ServiceError):
     """A finance step that is not allowed now. `message` says why; `errors` puts it on form fields when it is
     about one ({field: [messages]})."""
 
     def __init__(self, message: str, *, field: str | None = None, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or ({field: [message]} if field else {})
+        super().__init__(message, errors or ({field: [message]} if field else {}))
 
 
 def user_or_none(actor):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from common.errors import ServiceError
 from leads.fields import DATA_FIELDS as LEAD_DATA_FIELDS
 from leads.fields import NUMBER_RANGES as FIELD_NUMBER_RANGES
 from leads.models import (
@@ -14,19 +15,18 @@ from leads.models import (
 )
 
 
-class LeadDataError(Exception):
+class LeadDataError(ServiceError):
     """Bad lead data; `errors` maps field name -> messages (the API turns it into a 422)."""
 
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
+        super().__init__("", errors)
 
 
-class LeadTransitionError(Exception):
+class LeadTransitionError(ServiceError):
     """A status change the lifecycle does not allow."""
 
 
-class ICPError(Exception):
+class ICPError(ServiceError):
     """An ICP version operation that is not allowed in the version's state, or invalid criteria."""
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common.errors import ServiceError
 from common.text import PlainTextError, compile_plain_text, render_plain_text
 from leads.models import Lead, LeadEvent, LeadStatus
 from leads.services import lead_event_record, lead_transition
@@ -24,12 +25,8 @@ from outbox.models import MessageStatus, OutboundMessage
 from outbox.services import message_queue
 
 
-class NurtureError(Exception):
+class NurtureError(ServiceError):
     """A nurture action that is not allowed now; `errors` maps a field to messages when input was bad."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.errors = errors or {}
 
 
 # Emails written to the lead (others about the lead go to partners or owners).

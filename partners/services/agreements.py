@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.errors import ServiceError
 from common.money import CURRENCY_CODES
 from partners.models import (
     FeeAgreement,
@@ -15,10 +16,11 @@ from partners.models import (
 from partners.services import hooks
 
 
-class FeeAgreementError(Exception):
+class FeeAgreementError(ServiceError):
+    """An agreement that may not be saved; `errors` maps a field to messages."""
+
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items()))
-        self.errors = errors
+        super().__init__("", errors)
 
 
 def _overlaps(agreement: FeeAgreement) -> bool:

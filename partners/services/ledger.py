@@ -13,12 +13,13 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from common.errors import ServiceError
 from partners import fees
 from partners.models import BILLABLE_KINDS, CORRECTION_KINDS, AccrualKind, FeeAccrual, LedgerLock
 from partners.services import hooks
 
 
-class LedgerError(Exception):
+class LedgerError(ServiceError):
     """A ledger entry that may not be made; the message says why, for the person who tried."""
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.errors import ServiceError
 from common.text import render_plain_text
 from leads.models import Lead, LeadStatus
 from leads.services import lead_event_record, lead_tell, lead_transition
@@ -29,7 +30,7 @@ from partners.services.agreements import fee_agreement_in_force
 from partners.services.ledger import ledger_post
 
 
-class ReferralError(Exception):
+class ReferralError(ServiceError):
     """A referral step that is not allowed now; the message says why, for the person who tried."""
 
 

@@ -1,10 +1,13 @@
-/* Triage: keyboard shortcuts and small comforts for the queue page. The page works without this file.
+/* Triage: the keyboard shortcuts of the queue page, and nothing else. The page works without this file.
  *
  *   j / k   move the selection down / up the table      Enter  open the selected lead's panel
  *   x       tick the selected row (bulk actions)        r n h  go to refer / nurture / help in the panel
  *   ?       list the shortcuts                          Esc    close that list
  *
- * Shortcuts rest while focus is in a field, and when Ctrl, Alt or Meta is held.
+ * Shortcuts rest while focus is in a field, and when Ctrl, Alt or Meta is held. The rest is the page's own:
+ * htmx attributes (a row's link sends the open lead to release; the table's requests carry the ticked rows,
+ * which come back ticked), `autofocus` in the returned panel (the panel, the field to fix, or "Next lead"), and
+ * CSS for the bulk form's fields.
  */
 (function () {
   "use strict";
@@ -30,10 +33,9 @@
     row.setAttribute("aria-selected", "true");
     row.setAttribute("tabindex", "-1");
     selectedId = row.getAttribute("data-lead-id");
-    if (focus) {
-      row.focus({ preventScroll: true });
-      row.scrollIntoView({ block: "nearest" });
-    }
+    if (!focus) return;
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
   }
 
   function move(step) {
@@ -44,19 +46,8 @@
     select(all[next], true);
   }
 
-  function openSelected() {
-    var row = rowFor(selectedId);
-    var link = row && row.querySelector("a.triage-open");
-    if (link) link.click();
-  }
-
-  function toggleSelected() {
-    var row = rowFor(selectedId);
-    var box = row && row.querySelector("input.triage-check");
-    if (box) {
-      box.checked = !box.checked;
-      box.dispatchEvent(new Event("change", { bubbles: true }));
-    }
+  function selectedRow() {
+    return rowFor(selectedId);
   }
 
   function goToSection(id) {
@@ -89,15 +80,19 @@
     if (key === "Enter") {
       // Enter on a link or button keeps its own meaning; on a row (or nothing) it opens the selected lead.
       if (event.target.closest && event.target.closest("a, button, summary")) return;
-      if (!selectedId) return;
+      var link = selectedRow() && selectedRow().querySelector("a.triage-open");
+      if (!link) return;
       event.preventDefault();
-      openSelected();
+      link.click();
       return;
     }
     var actions = {
       j: function () { move(1); },
       k: function () { move(-1); },
-      x: toggleSelected,
+      x: function () {
+        var box = selectedRow() && selectedRow().querySelector("input.triage-check");
+        if (box) box.click();
+      },
       r: function () { goToSection("triage-refer"); },
       n: function () { goToSection("triage-nurture"); },
       h: function () { goToSection("triage-help"); },
@@ -109,112 +104,10 @@
     }
   });
 
-  // Clicking a row selects it, so j/k continue from there.
+  // Clicking a row selects it, so j/k go on from there; the "Keyboard shortcuts" button opens the list as "?" does.
   document.addEventListener("click", function (event) {
     var row = event.target.closest && event.target.closest("#" + TABLE + " tr[data-lead-id]");
     if (row) select(row, false);
     if (event.target.closest && event.target.closest("[data-shortcuts-open]")) showShortcuts();
   });
-
-  // Ticked rows: count them in the bulk form; keep ticks and the selection when the table is re-rendered.
-  function ticked() {
-    return Array.prototype.slice
-      .call(document.querySelectorAll("#" + TABLE + " input.triage-check:checked"))
-      .map(function (box) { return box.value; });
-  }
-
-  function showCount() {
-    var holder = document.querySelector("#bulk-form [data-selected-count]");
-    if (!holder || holder.querySelector(".text-danger")) return;
-    var n = ticked().length;
-    holder.textContent = n ? n + " ticked" : "Tick rows to act on several leads at once.";
-  }
-
-  function showBulkFields() {
-    var action = document.getElementById("bulk-action");
-    if (!action) return;
-    document.querySelectorAll("#bulk-form [data-bulk-for]").forEach(function (field) {
-      var wanted = field.getAttribute("data-bulk-for") === action.value;
-      field.hidden = !wanted && !field.querySelector(".is-invalid");
-    });
-  }
-
-  document.addEventListener("change", function (event) {
-    if (event.target.matches && event.target.matches("input.triage-check")) showCount();
-    if (event.target.id === "bulk-action") showBulkFields();
-  });
-
-  // Opening another lead ends this user's claim on the one the panel showed (instead of in a few minutes).
-  document.addEventListener("htmx:configRequest", function (event) {
-    var panel = document.getElementById("panel");
-    var open = panel && panel.getAttribute("data-lead-id");
-    if (event.detail.verb === "get" && event.detail.target === panel && open) {
-      event.detail.parameters.release = open;
-    }
-    if (event.detail.parameters.lead === "") delete event.detail.parameters.lead; // no panel open: keep URLs clean
-  });
-
-  var keep = null;
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === TABLE) keep = ticked();
-  });
-
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail.target;
-    if (!target) return;
-    if (target.id === TABLE) {
-      if (keep) {
-        keep.forEach(function (id) {
-          var box = document.querySelector("#" + TABLE + ' input.triage-check[value="' + id + '"]');
-          if (box) box.checked = true;
-        });
-        keep = null;
-      }
-      markOpen();
-      select(rowFor(selectedId), false);
-      showCount();
-    }
-    if (target.id === "panel") {
-      markOpen();
-      var filterLead = document.querySelector('#triage-filter input[name="lead"]');
-      var panel = document.getElementById("panel");
-      var id = panel && panel.getAttribute("data-lead-id");
-      if (filterLead && id) filterLead.value = id;
-      if (!panel) return;
-      var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
-      // After a refused action: the field to fix. After a done one: "Next lead", so Enter goes on. Else the panel.
-      var focus = verb === "post" &&
-        (panel.querySelector(".is-invalid") || (!panel.querySelector("form[method=post]") && panel.querySelector("[data-next-lead]")));
-      if (focus) {
-        focus.focus();
-        focus.scrollIntoView({ block: "nearest" });
-      } else if (verb === "get") {
-        panel.focus({ preventScroll: true });
-        if (panel.getBoundingClientRect().top > window.innerHeight) panel.scrollIntoView({ block: "start" });
-      }
-    }
-    if (target.id === "bulk-form") {
-      showBulkFields();
-      showCount();
-    }
-  });
-
-  // The row of the lead open in the panel.
-  function markOpen() {
-    var panel = document.getElementById("panel");
-    var id = panel && panel.getAttribute("data-lead-id");
-    rows().forEach(function (row) {
-      row.classList.toggle("is-open", row.getAttribute("data-lead-id") === id);
-    });
-    if (id && rowFor(id) && !selectedId) select(rowFor(id), false);
-  }
-
-  function init() {
-    markOpen();
-    showBulkFields();
-    showCount();
-  }
-
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
 })();

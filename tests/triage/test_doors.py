@@ -170,7 +170,7 @@ def test_enroll_in_bulk_sends_each_lead_its_first_email(sales_client, reasons, t
 
     response = sales_client.post(
         reverse("triage:bulk"),
-        {"lead": [lead.pk for lead in leads], "action": "enroll", "track": tracks["budget-timing"].pk},
+        {"tick": [lead.pk for lead in leads], "action": "enroll", "track": tracks["budget-timing"].pk},
     )
 
     assert response.status_code == 302
@@ -236,7 +236,7 @@ def test_reply_from_the_lead_page_answers_the_lead(sales_client, reasons):
 def test_reply_in_bulk_answers_each_lead(sales_client, reasons, tracks):
     leads = [waiting(reasons), waiting(reasons)]
 
-    response = sales_client.post(reverse("triage:bulk"), {"lead": [lead.pk for lead in leads], "action": "reply"})
+    response = sales_client.post(reverse("triage:bulk"), {"tick": [lead.pk for lead in leads], "action": "reply"})
 
     assert response.status_code == 302
     for lead in leads:
@@ -251,7 +251,7 @@ def test_close_from_triage_and_in_bulk_write_to_nobody(sales_client, reasons):
 
     single = sales_client.post(reverse("triage:close", args=[one.pk]), {"kind": "test", "reason": "A test entry"})
     bulk = sales_client.post(
-        reverse("triage:bulk"), {"lead": [lead.pk for lead in many], "action": "close_spam", "reason": "Bots"}
+        reverse("triage:bulk"), {"tick": [lead.pk for lead in many], "action": "close_spam", "reason": "Bots"}
     )
 
     assert (single.status_code, bulk.status_code) == (302, 302)

@@ -703,7 +703,7 @@ def test_bulk_close_as_spam(sales_client):
 
     response = sales_client.post(
         reverse("triage:bulk"),
-        {"lead": [lead.pk for lead in leads], "action": "close_spam", "reason": "Bot sign-ups"},
+        {"tick": [lead.pk for lead in leads], "action": "close_spam", "reason": "Bot sign-ups"},
         headers=hx("bulk-form"),
     )
 
@@ -720,7 +720,7 @@ def test_bulk_enroll_reports_the_consent_refusal(sales_client, tracks):
 
     response = sales_client.post(
         reverse("triage:bulk"),
-        {"lead": [agreed.pk, refused.pk], "action": "enroll", "track": tracks["budget-timing"].pk},
+        {"tick": [agreed.pk, refused.pk], "action": "enroll", "track": tracks["budget-timing"].pk},
         headers=hx("bulk-form"),
     )
 
@@ -735,7 +735,7 @@ def test_bulk_reply_sends_each_its_reasons_reply(sales_client, tracks, reasons):
     budget, geography = waiting(primary_reason=reasons["budget"]), waiting(primary_reason=reasons["geography"])
 
     response = sales_client.post(
-        reverse("triage:bulk"), {"lead": [budget.pk, geography.pk], "action": "reply"}, headers=hx("bulk-form")
+        reverse("triage:bulk"), {"tick": [budget.pk, geography.pk], "action": "reply"}, headers=hx("bulk-form")
     )
 
     assert "2 answered with their reason&#x27;s helpful reply." in response.text
@@ -748,7 +748,7 @@ def test_bulk_close_needs_a_reason_and_ticked_leads(sales_client):
     lead = waiting()
 
     no_reason = sales_client.post(
-        reverse("triage:bulk"), {"lead": [lead.pk], "action": "close_spam", "reason": ""}, headers=hx("bulk-form")
+        reverse("triage:bulk"), {"tick": [lead.pk], "action": "close_spam", "reason": ""}, headers=hx("bulk-form")
     )
     nothing_ticked = sales_client.post(reverse("triage:bulk"), {"action": "reply"}, headers=hx("bulk-form"))
 
@@ -765,9 +765,54 @@ def test_bulk_without_htmx_goes_back_to_the_same_queue(sales_client, reasons):
 
     response = sales_client.post(
         reverse("triage:bulk"),
-        {"lead": [lead.pk], "action": "close_spam", "reason": "Test entries", "q": f"reason={reasons['budget'].pk}"},
+        {"tick": [lead.pk], "action": "close_spam", "reason": "Test entries", "q": f"reason={reasons['budget'].pk}"},
     )
 
     assert response.status_code == 302
     assert response["Location"] == f"/triage/?reason={reasons['budget'].pk}"
     assert Lead.objects.get(pk=lead.pk).status == LeadStatus.CLOSED
+
+
+# What the page does without a script (htmx attributes, autofocus, the table's own ticks) -----------------------
+
+
+@pytest.mark.django_db
+def test_table_requests_carry_the_ticked_rows_and_get_them_back_ticked(sales_client):
+    ticked, other = waiting(name="Ticked Tia"), waiting(name="Other Oz")
+
+    response = sales_client.get(QUEUE, {"sort": "lead", "tick": [ticked.pk, "x"]}, headers=hx("triage-table-region"))
+
+    html = response.text
+    assert 'hx-include="#triage-table"' in html  # the region's requests send the ticked boxes along
+    assert f'name="tick" value="{ticked.pk}" form="bulk-form" aria-label="Select Ticked Tia" checked>' in html
+    assert f'name="tick" value="{other.pk}" form="bulk-form" aria-label="Select Other Oz">' in html
+    assert "tick=" not in response.context["table_url"]  # the refresh sends the boxes as they are then
+
+
+@pytest.mark.django_db
+def test_row_links_send_the_open_lead_to_release_and_the_panel_holds_it(sales_client):
+    lead = waiting(name="Open Ola")
+
+    page = sales_client.get(QUEUE, {"lead": lead.pk})
+
+    html = page.text
+    assert f'hx-push-url="/triage/?lead={lead.pk}" hx-include="#panel-release">Open Ola</a>' in html
+    assert f'<input type="hidden" name="release" id="panel-release" value="{lead.pk}">' in html
+    assert f'<input type="hidden" name="lead" value="{lead.pk}" form="triage-filter">' in html
+    assert f'<tr id="lead-row-{lead.pk}" data-lead-id="{lead.pk}" class="triage-row is-open even">' in html
+    assert "autofocus" not in html.split('id="panel"')[1].split(">")[0]  # a page load does not jump to the panel
+
+
+@pytest.mark.django_db
+def test_the_returned_panel_says_where_the_focus_goes(sales_client):
+    lead, after = waiting(name="First Fin"), waiting(name="After Al")
+
+    opened = sales_client.get(url("panel", lead), headers=hx())
+    refused = sales_client.post(url("close", lead), {"kind": "spam", "reason": ""}, headers=hx())
+    done = sales_client.post(url("close", lead), {"kind": "spam", "reason": "A bot"}, headers=hx())
+
+    assert 'tabindex="-1" autofocus>' in opened.text  # the panel, once opened
+    assert 'id="close-reason" maxlength="500" class="form-control form-control-sm is-invalid" autofocus value="">' in (
+        refused.text
+    )
+    assert f'hx-include="#panel-release" autofocus>Next lead: {after.name} →</a>' in done.text
