@@ -13,12 +13,9 @@ from django.utils import timezone
 
 from leads.apikeys import api_key_create
 from leads.models import Lead, LeadStatus
-from leads.seed import seed_reasons
 from leads.services import lead_tell
 from nurture.models import Enrollment
-from nurture.seed import seed_tracks
 from outbox.models import OutboundMessage
-from partners import matching
 from partners.models import Referral
 from partners.services import referral_decline, referral_send
 from partners.tasks import expire_referrals
@@ -27,22 +24,8 @@ from tests.factories import ConsentingLeadFactory, FeeAgreementFactory, LeadSour
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_catalogue():
-    matching.catalogue_reset()
-    yield
-    matching.catalogue_reset()
-
-
-@pytest.fixture
-def reasons(db):
-    return seed_reasons()
-
-
-@pytest.fixture
-def tracks(reasons):
-    """The demo tracks, each starting with an email sent at once, and a helpful reply per reason."""
-    return seed_tracks()
+# Fixtures in tests/triage/conftest.py: `tracks` are the demo tracks, each starting with an email sent at once,
+# with a helpful reply per reason.
 
 
 @pytest.fixture
