@@ -194,16 +194,6 @@ def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("leads:import_job", pk=job.pk)
 
 
-@require_GET
-@require_perm("leads.import_leads")
-def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The progress block, polled by htmx while the import runs; once finished it renders the outcome."""
-    job = _job_or_404(pk)
-    context = {"job": job, "progress": importing.import_job_progress(job)}
-    response = render(request, "leads/import_job.html#status", context)
-    if request.htmx and job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
-        response["HX-Refresh"] = "true"  # finished: reload, so the page offers what comes next
-    return response
 @require_POST
 @require_perm("leads.import_leads")
 def import_rerun(request: HttpRequest, pk: int) -> HttpResponse:
@@ -218,6 +208,16 @@ def import_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("leads:import_job", pk=job.pk)
 
 
+@require_GET
+@require_perm("leads.import_leads")
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress block, polled by htmx while the import runs; once finished it renders the outcome."""
+    job = _job_or_404(pk)
+    context = {"job": job, "progress": importing.import_job_progress(job)}
+    response = render(request, "leads/import_job.html#status", context)
+    if request.htmx and job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        response["HX-Refresh"] = "true"  # finished: reload, so the page offers what comes next
+    return response
 
 
 @require_GET
